@@ -1,0 +1,55 @@
+# esgw: the two commands are `make run` and `make test`. Everything else is a step of those.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+ESGW_WERROR ?= OFF
+ESGW_SANITIZE ?=
+JOBS ?= $(shell nproc)
+NODE_DIR := tests/e2e/node
+
+.PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+node-deps: deps
+	@if [ ! -d $(NODE_DIR)/node_modules ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules ]; then \
+	  echo "deps: npm ci in $(NODE_DIR)"; \
+	  (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error) && touch $(NODE_DIR)/node_modules; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)"
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)"
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts a 3-node esgw-devcluster with sample data (unless ES_NODES names a real cluster) and
+# esgw-server in front of it; Ctrl-C stops both.
+run: build
+	@scripts/run.sh $(BUILD_DIR)
+
+# Every test layer: unit, integration, e2e (C++ and Node.js).
+test: build node-deps
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 600
+
+test-unit: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+
+test-integration: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L integration
+
+test-e2e: build node-deps
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format-14 -i
+
+clean:
+	rm -rf $(BUILD_DIR)
