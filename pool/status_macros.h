@@ -10,11 +10,11 @@
 #define ESGW_STATUS_CONCAT_INNER(a, b) a##b
 #define ESGW_STATUS_CONCAT(a, b) ESGW_STATUS_CONCAT_INNER(a, b)
 
-#define ESGW_RETURN_IF_ERROR(expr)                      \
-  do {                                                  \
+#define ESGW_RETURN_IF_ERROR(expr)                                  \
+  do {                                                              \
     if (::absl::Status esgw_status_ = (expr); !esgw_status_.ok()) { \
-      return esgw_status_;                              \
-    }                                                   \
+      return esgw_status_;                                          \
+    }                                                               \
   } while (false)
 
 #define ESGW_ASSIGN_OR_RETURN(lhs, expr) \

@@ -1,0 +1,507 @@
+#include "pool/curl_transport.h"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace esgw {
+namespace {
+
+// curl_global_init is not thread-safe; run it once, before the first transport starts.
+bool GlobalInit() {
+  static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  return ok;
+}
+
+long ToMillis(absl::Duration d) {
+  return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
+}
+
+long ToSeconds(absl::Duration d) {
+  return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Seconds(d)));
+}
+
+}  // namespace
+
+// One exchange in flight. Owned by its loop from Enqueue to the callback.
+struct CurlTransfer {
+  Transport::TransferId id = 0;
+  Endpoint node;
+  std::string host_port;
+  std::string url;
+  HttpRequest request;
+  Transport::Callback done;
+  CurlTransport* owner = nullptr;
+  int64_t max_response_bytes = 0;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  HttpResponse response;
+  absl::Time start;
+  // Set when curl has a connection and is about to send the request: before that, nothing
+  // reached the node and a failure is a connect failure.
+  bool request_started = false;
+  bool body_too_large = false;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+// One event loop: a thread running a CURLM. Everything but the queue is touched only by that
+// thread, so curl handles never cross threads.
+class CurlTransport::Loop {
+ public:
+  explicit Loop(CurlTransport* owner) : owner_(owner) {}
+
+  ~Loop() {
+    Stop();
+    for (CURL* easy : spare_) curl_easy_cleanup(easy);
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+  }
+
+  absl::Status Start() {
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+    const Options& o = owner_->options_;
+    const int loops = std::max(1, o.threads);
+    // The per-node cap is shared out between the loops, rounding up so each loop gets one.
+    const long per_host = std::max(1, (o.max_connections_per_node + loops - 1) / loops);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(o.max_idle_connections));
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
+  // Queues work for the loop thread. Returns the transfer back when the loop is stopping.
+  std::unique_ptr<CurlTransfer> Enqueue(std::unique_ptr<CurlTransfer> transfer);
+  void EnqueueCancel(TransferId id) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      cancels_.push_back(id);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    if (multi_ != nullptr) curl_multi_wakeup(multi_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  CurlTransport* owner() const { return owner_; }
+
+  // curl callbacks; they run on this loop's thread.
+  static size_t OnBody(char* data, size_t size, size_t count, void* user);
+  static curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address);
+  static int OnCloseSocket(void* user, curl_socket_t fd);
+
+ private:
+  void Run();
+  void StartTransfer(std::unique_ptr<CurlTransfer> transfer);
+  void Complete(CurlTransfer* transfer, CURLcode code);
+  void Finish(std::unique_ptr<CurlTransfer> transfer);
+
+  CurlTransport* const owner_;
+  CURLM* multi_ = nullptr;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::unique_ptr<CurlTransfer>> incoming_ ABSL_GUARDED_BY(mu_);
+  std::vector<TransferId> cancels_ ABSL_GUARDED_BY(mu_);
+
+  // Loop thread only.
+  absl::flat_hash_map<TransferId, std::unique_ptr<CurlTransfer>> active_;
+  std::vector<CURL*> spare_;
+};
+
+namespace {
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<CurlTransfer*>(user);
+  const size_t n = size * count;
+  absl::string_view line(data, n);
+  if (absl::StartsWith(line, "HTTP/")) {
+    // A new response starts (e.g. after 100 Continue): forget headers of the previous one.
+    t->response.content_type.clear();
+    t->response.retry_after.clear();
+    return n;
+  }
+  const size_t colon = line.find(':');
+  if (colon == absl::string_view::npos) return n;
+  const absl::string_view name = line.substr(0, colon);
+  const absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+  if (absl::EqualsIgnoreCase(name, "content-type")) {
+    t->response.content_type = std::string(value);
+  } else if (absl::EqualsIgnoreCase(name, "retry-after")) {
+    t->response.retry_after = std::string(value);
+  } else if (absl::EqualsIgnoreCase(name, "content-length")) {
+    size_t length = 0;
+    // Bounded: a lying header must not make us reserve gigabytes up front.
+    if (absl::SimpleAtoi(value, &length) && length < (size_t{64} << 20)) {
+      t->response.body.reserve(length + kBodyPadding);
+    }
+  }
+  return n;
+}
+
+int OnPrereq(void* user, char*, char*, int, int) {
+  static_cast<CurlTransfer*>(user)->request_started = true;
+  return CURL_PREREQFUNC_OK;
+}
+
+// Which TransportError a finished transfer ended with. header_bytes is how much of a response
+// arrived: a reused connection that died before any byte had been closed by the server.
+TransportError Classify(CURLcode code, const CurlTransfer& t, long header_bytes) {
+  switch (code) {
+    case CURLE_OK:
+      return TransportError::kNone;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+      return TransportError::kConnectFailed;
+    case CURLE_OPERATION_TIMEDOUT:
+      return t.request_started ? TransportError::kTimeout : TransportError::kConnectFailed;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      if (!t.request_started) return TransportError::kConnectFailed;
+      if (t.response.connection_reused && header_bytes == 0) {
+        return TransportError::kStaleConnection;
+      }
+      return TransportError::kConnectionLost;
+    case CURLE_ABORTED_BY_CALLBACK:
+      return TransportError::kCancelled;
+    default:
+      return TransportError::kOther;
+  }
+}
+
+}  // namespace
+
+size_t CurlTransport::Loop::OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<CurlTransfer*>(user);
+  const size_t n = size * count;
+  std::string& body = t->response.body;
+  if (static_cast<int64_t>(body.size() + n) > t->max_response_bytes) {
+    t->body_too_large = true;
+    return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+  }
+  if (body.capacity() < body.size() + n + kBodyPadding) {
+    body.reserve(std::max(body.capacity() * 2, body.size() + n + kBodyPadding));
+  }
+  body.append(data, n);
+  return n;
+}
+
+curl_socket_t CurlTransport::Loop::OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* t = static_cast<CurlTransfer*>(user);
+  const curl_socket_t fd = socket(address->family, address->socktype, address->protocol);
+  if (fd != CURL_SOCKET_BAD) {
+    CurlTransport* owner = t->owner;
+    absl::MutexLock lock(&owner->stats_mu_);
+    owner->socket_nodes_[fd] = t->host_port;
+    ++owner->connection_stats_[t->host_port].opened;
+  }
+  return fd;
+}
+
+int CurlTransport::Loop::OnCloseSocket(void* user, curl_socket_t fd) {
+  auto* owner = static_cast<CurlTransport*>(user);
+  {
+    absl::MutexLock lock(&owner->stats_mu_);
+    if (auto it = owner->socket_nodes_.find(fd); it != owner->socket_nodes_.end()) {
+      ++owner->connection_stats_[it->second].closed;
+      owner->socket_nodes_.erase(it);
+    }
+  }
+  return close(fd);
+}
+
+std::unique_ptr<CurlTransfer> CurlTransport::Loop::Enqueue(std::unique_ptr<CurlTransfer> transfer) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return transfer;
+    incoming_.push_back(std::move(transfer));
+  }
+  curl_multi_wakeup(multi_);
+  return nullptr;
+}
+
+void CurlTransport::Loop::Run() {
+  std::vector<std::unique_ptr<CurlTransfer>> incoming;
+  std::vector<TransferId> cancels;
+  while (true) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_;
+      incoming.swap(incoming_);
+      cancels.swap(cancels_);
+    }
+    for (auto& transfer : incoming) {
+      if (stopping) {
+        transfer->response.error = TransportError::kCancelled;
+        transfer->response.error_message = "transport is shutting down";
+        Finish(std::move(transfer));
+      } else {
+        StartTransfer(std::move(transfer));
+      }
+    }
+    incoming.clear();
+    for (TransferId id : cancels) {
+      auto it = active_.find(id);
+      if (it == active_.end()) continue;  // already finished
+      CurlTransfer* t = it->second.get();
+      // Removing the handle mid-transfer makes curl close its connection: the node sees the
+      // socket go away, which is how a cancelled search stops costing the cluster.
+      curl_multi_remove_handle(multi_, t->easy);
+      t->response.error = TransportError::kCancelled;
+      t->response.error_message = "cancelled by the caller";
+      std::unique_ptr<CurlTransfer> owned = std::move(it->second);
+      active_.erase(it);
+      Finish(std::move(owned));
+    }
+    cancels.clear();
+    if (stopping) {
+      for (auto& [id, t] : active_) {
+        curl_multi_remove_handle(multi_, t->easy);
+        t->response.error = TransportError::kCancelled;
+        t->response.error_message = "transport is shutting down";
+      }
+      auto active = std::move(active_);
+      active_.clear();
+      for (auto& [id, t] : active) Finish(std::move(t));
+      return;
+    }
+
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CurlTransfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      Complete(t, msg->data.result);
+    }
+    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+}
+
+void CurlTransport::Loop::StartTransfer(std::unique_ptr<CurlTransfer> transfer) {
+  const Options& o = owner_->options_;
+  CurlTransfer* t = transfer.get();
+  t->owner = owner_;
+  t->max_response_bytes = o.max_response_bytes;
+  if (!spare_.empty()) {
+    t->easy = spare_.back();
+    spare_.pop_back();
+  } else {
+    t->easy = curl_easy_init();
+  }
+  if (t->easy == nullptr) {
+    t->response.error = TransportError::kOther;
+    t->response.error_message = "curl_easy_init failed";
+    Finish(std::move(transfer));
+    return;
+  }
+  CURL* e = t->easy;
+  const HttpRequest& r = t->request;
+  t->url = absl::StrCat(t->node.BaseUrl(), r.path);
+  curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, o.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, ToSeconds(o.tcp_keepalive_idle));
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, ToSeconds(o.tcp_keepalive_interval));
+  curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, ToSeconds(o.idle_ttl));
+  curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, ToSeconds(o.max_lifetime));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ToMillis(r.timeout));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ToMillis(std::min(o.connect_timeout, r.timeout)));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Loop::OnBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &OnPrereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Loop::OnOpenSocket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Loop::OnCloseSocket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, owner_);
+
+  switch (r.method) {
+    case HttpMethod::kGet:
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+      break;
+    case HttpMethod::kHead:
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+      break;
+    case HttpMethod::kPost:
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      break;
+    case HttpMethod::kPut:
+    case HttpMethod::kDelete:
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, HttpMethodName(r.method).data());
+      break;
+  }
+  if (r.method != HttpMethod::kGet && r.method != HttpMethod::kHead) {
+    // The body stays alive in the CurlTransfer until completion, so curl need not copy it.
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
+  // "Expect: 100-continue" would cost a round trip on every body over 1 KiB.
+  t->headers = curl_slist_append(t->headers, "Expect:");
+  t->headers = curl_slist_append(t->headers, "Accept: application/json");
+  if (!r.content_type.empty()) {
+    t->headers =
+        curl_slist_append(t->headers, absl::StrCat("Content-Type: ", r.content_type).c_str());
+  }
+  for (const auto& [name, value] : r.headers) {
+    t->headers = curl_slist_append(t->headers, absl::StrCat(name, ": ", value).c_str());
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+
+  t->start = o.clock->Now();
+  if (curl_multi_add_handle(multi_, e) != CURLM_OK) {
+    t->response.error = TransportError::kOther;
+    t->response.error_message = "curl_multi_add_handle failed";
+    Finish(std::move(transfer));
+    return;
+  }
+  active_.emplace(t->id, std::move(transfer));
+}
+
+void CurlTransport::Loop::Complete(CurlTransfer* t, CURLcode code) {
+  curl_multi_remove_handle(multi_, t->easy);
+  long status = 0;
+  long connects = 0;
+  long header_bytes = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(t->easy, CURLINFO_HEADER_SIZE, &header_bytes);
+  HttpResponse& response = t->response;
+  response.status = static_cast<int>(status);
+  response.connection_reused = connects == 0;
+  response.error = Classify(code, *t, header_bytes);
+  if (t->body_too_large) {
+    response.error = TransportError::kOther;
+    response.error_message =
+        absl::StrCat("response body larger than ", owner_->options_.max_response_bytes, " bytes");
+  } else if (response.error != TransportError::kNone) {
+    response.error_message = t->error_buffer[0] != '\0' ? std::string(t->error_buffer)
+                                                        : std::string(curl_easy_strerror(code));
+  }
+  auto it = active_.find(t->id);
+  std::unique_ptr<CurlTransfer> owned = std::move(it->second);
+  active_.erase(it);
+  Finish(std::move(owned));
+}
+
+void CurlTransport::Loop::Finish(std::unique_ptr<CurlTransfer> transfer) {
+  CurlTransfer* t = transfer.get();
+  const Options& o = owner_->options_;
+  t->response.elapsed = o.clock->Now() - t->start;
+  if (t->easy != nullptr) {
+    curl_easy_reset(t->easy);
+    spare_.push_back(t->easy);
+    t->easy = nullptr;
+  }
+  if (t->headers != nullptr) curl_slist_free_all(t->headers);
+  t->headers = nullptr;
+  std::move(t->done)(std::move(t->response));
+}
+
+CurlTransport::CurlTransport(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(Options options) {
+  if (options.threads < 1 || options.threads > 64) {
+    return absl::InvalidArgumentError("transport threads must be from 1 to 64");
+  }
+  if (options.max_connections_per_node < 1) {
+    return absl::InvalidArgumentError("max_connections_per_node must be at least 1");
+  }
+  if (options.connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connect_timeout must be positive");
+  }
+  if (options.clock == nullptr) return absl::InvalidArgumentError("clock must be set");
+  if (!GlobalInit()) return absl::InternalError("curl_global_init failed");
+  auto transport = std::unique_ptr<CurlTransport>(new CurlTransport(std::move(options)));
+  for (int i = 0; i < transport->options_.threads; ++i) {
+    transport->loops_.push_back(std::make_unique<Loop>(transport.get()));
+  }
+  for (auto& loop : transport->loops_) {
+    if (absl::Status s = loop->Start(); !s.ok()) return s;
+  }
+  return transport;
+}
+
+CurlTransport::~CurlTransport() {
+  Shutdown();
+  // Destroying the loops closes cached connections through OnCloseSocket, which uses stats_mu_.
+  loops_.clear();
+}
+
+void CurlTransport::Shutdown() {
+  for (auto& loop : loops_) loop->Stop();
+}
+
+Transport::TransferId CurlTransport::Send(const Endpoint& node, HttpRequest request,
+                                          Callback done) {
+  const uint64_t n = next_id_.fetch_add(1, std::memory_order_relaxed);
+  const size_t loop_index = n % loops_.size();
+  auto transfer = std::make_unique<CurlTransfer>();
+  // The id names its loop, so Cancel knows where to go without a shared map.
+  transfer->id = n * loops_.size() + loop_index + 1;
+  transfer->node = node;
+  transfer->host_port = node.HostPort();
+  transfer->request = std::move(request);
+  transfer->done = std::move(done);
+  const TransferId id = transfer->id;
+  Loop& loop = *loops_[loop_index];
+  if (auto refused = loop.Enqueue(std::move(transfer))) {
+    refused->response.error = TransportError::kCancelled;
+    refused->response.error_message = "transport is shutting down";
+    std::move(refused->done)(std::move(refused->response));
+  }
+  return id;
+}
+
+void CurlTransport::Cancel(TransferId id) {
+  if (id == 0) return;
+  loops_[(id - 1) % loops_.size()]->EnqueueCancel(id);
+}
+
+CurlTransport::ConnectionStats CurlTransport::GetConnectionStats(
+    const std::string& host_port) const {
+  absl::MutexLock lock(&stats_mu_);
+  auto it = connection_stats_.find(host_port);
+  return it == connection_stats_.end() ? ConnectionStats{} : it->second;
+}
+
+}  // namespace esgw

@@ -1,0 +1,42 @@
+// The failure-class table of DESIGN.md section 3, decided in one place: how one exchange with a
+// node ended, for the node's health and for the retry decision.
+// Thread-safe: pure functions.
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include "pool/transport.h"
+
+namespace esgw {
+
+enum class FailureClass {
+  // A 2xx/3xx answer.
+  kSuccess,
+  // Nothing was sent (refused, unreachable, DNS, TLS, connect timeout): eject the node now;
+  // retrying elsewhere is always safe.
+  kHard,
+  // A reused idle connection had been closed by the server: no blame; retry once on a fresh
+  // connection to the same node.
+  kStale,
+  // Reset or timeout after sending, or 502/503/504: count against the node; retry only if the
+  // operation is idempotent.
+  kSoft,
+  // 429, or 503 with es_rejected_execution_exception: the node is busy, not broken. Never eject;
+  // retry after a jittered backoff.
+  kBackpressure,
+  // Any other 4xx, or 500: the request is at fault; the node is healthy; do not retry.
+  kRequest,
+  // Cancelled by the caller, deadline passed, local limits: no blame, no retry.
+  kLocal,
+};
+
+absl::string_view FailureClassName(FailureClass failure_class);
+
+// Classifies one finished exchange.
+FailureClass Classify(const HttpResponse& response);
+
+// Whether the class counts against the node's health.
+inline bool BlamesNode(FailureClass c) {
+  return c == FailureClass::kHard || c == FailureClass::kSoft;
+}
+
+}  // namespace esgw

@@ -1,0 +1,69 @@
+// The whole gateway in one object: the curl transport, the dispatcher, the gRPC services
+// (Gateway, Admin, Health, reflection v1 and v1alpha) and the gRPC server carrying them.
+// main.cc builds Options from flags; tests can build one in-process. Thread-safe: Shutdown may
+// be called from any thread, once Start has returned.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pool/curl_transport.h"
+#include "pool/dispatcher.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace esgw {
+
+class AdminService;
+class GatewayService;
+class HealthService;
+namespace server {
+class ReflectionV1Service;
+}
+
+class EsgwServer {
+ public:
+  struct Options {
+    // gRPC listen address; port 0 picks a free port (see port()).
+    std::string listen = "0.0.0.0:50051";
+    // Seed node URLs.
+    std::vector<std::string> es_nodes = {"http://127.0.0.1:9200"};
+    CurlTransport::Options transport;
+    // Budget for calls without a client deadline.
+    absl::Duration default_timeout = absl::Seconds(30);
+    // Largest gRPC message accepted from a client.
+    int max_receive_message_bytes = 64 << 20;
+  };
+
+  // Validates options and starts serving. INVALID_ARGUMENT for bad options (named), UNAVAILABLE
+  // when the listen address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<EsgwServer>> Start(Options options);
+  ~EsgwServer();
+
+  // The bound gRPC port.
+  int port() const { return port_; }
+
+  // Health goes NOT_SERVING at once; in-flight calls get until grace to finish, then are
+  // cancelled; then the transport stops. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  EsgwServer() = default;
+
+  int port_ = 0;
+  std::unique_ptr<CurlTransport> transport_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<GatewayService> gateway_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<server::ReflectionV1Service> reflection_;
+  std::unique_ptr<grpc::Server> server_;
+  bool shut_down_ = false;
+};
+
+}  // namespace esgw

@@ -1,0 +1,141 @@
+// esgw-server: reads flags (and ESGW_* environment variables), starts the gateway and stops it
+// cleanly on SIGTERM or SIGINT. The only place that reads flags.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "pool/log.h"
+#include "server/esgw_server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "gRPC listen address, host:port; port 0 picks a free port");
+ABSL_FLAG(std::string, es_nodes, "http://127.0.0.1:9200",
+          "comma-separated Elasticsearch seed URLs (http or https)");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(1),
+          "TCP (and TLS) connect timeout to an Elasticsearch node");
+ABSL_FLAG(int, max_connections_per_node, 64,
+          "keep-alive HTTP connections to one Elasticsearch node at most");
+ABSL_FLAG(int, transport_threads, 1, "HTTP event-loop threads");
+ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30),
+          "budget for a call whose client set no gRPC deadline");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "on SIGTERM, how long in-flight calls may take to finish before they are cancelled");
+ABSL_FLAG(std::string, port_file, "",
+          "when set, the bound gRPC port is written to this file once serving (for tests and "
+          "scripts that start the server on port 0)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, log_format, "text", "text or json");
+
+namespace {
+
+// Flags defined in this file may also come from ESGW_<UPPER_NAME>; the command line wins.
+// Returns false (having printed why) when a variable does not parse.
+bool ApplyEnvironment() {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::StrContains(flag->Filename(), "server/main.cc")) continue;
+    const std::string env = absl::StrCat("ESGW_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "esgw-server: %s: %s\n", env.c_str(), error.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return false;
+  }
+  // Rename, so a reader never sees a half-written file.
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "esgw-server: a gRPC gateway in front of Elasticsearch.\n"
+      "Every flag can also be set as an environment variable ESGW_<FLAG_NAME_IN_CAPITALS>;\n"
+      "flags on the command line win.\n"
+      "Example: esgw-server --listen=0.0.0.0:50051 --es_nodes=http://es-0:9200,http://es-1:9200");
+  if (!ApplyEnvironment()) return 2;
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "esgw-server: unexpected argument '%s' (flags look like --name=value)\n",
+                 positional[1]);
+    return 2;
+  }
+
+  esgw::LogLevel level;
+  if (!esgw::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::fprintf(stderr, "esgw-server: --log_level must be debug, info, warning or error\n");
+    return 2;
+  }
+  esgw::SetLogLevel(level);
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "esgw-server: --log_format must be text or json\n");
+    return 2;
+  }
+  esgw::SetLogJson(log_format == "json");
+
+  esgw::EsgwServer::Options options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.es_nodes.clear();
+  for (absl::string_view url :
+       absl::StrSplit(absl::GetFlag(FLAGS_es_nodes), ',', absl::SkipWhitespace())) {
+    options.es_nodes.emplace_back(absl::StripAsciiWhitespace(url));
+  }
+  options.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  options.transport.max_connections_per_node = absl::GetFlag(FLAGS_max_connections_per_node);
+  options.transport.threads = absl::GetFlag(FLAGS_transport_threads);
+  options.default_timeout = absl::GetFlag(FLAGS_request_timeout);
+
+  // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that goes away mid-write must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = esgw::EsgwServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "esgw-server: %s\n", std::string(server.status().message()).c_str());
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty() && !WritePortFile(port_file, (*server)->port())) {
+    std::fprintf(stderr, "esgw-server: --port_file: cannot write '%s'\n", port_file.c_str());
+    return 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  esgw::Log(esgw::LogLevel::kInfo, "stopping",
+            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  esgw::Log(esgw::LogLevel::kInfo, "stopped");
+  return 0;
+}

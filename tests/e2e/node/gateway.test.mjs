@@ -1,0 +1,347 @@
+// End-to-end: a Node.js gRPC client (@grpc/grpc-js, protos loaded at run time) against the real
+// esgw-server binary in front of a 3-node esgw-devcluster, both started here on free ports and
+// stopped when the tests end, pass or fail.
+//
+// Env: ESGW_BIN_DIR (default <repo>/build/bin), ESGW_PROTO_DIR (default <repo>/proto).
+// Run: node --test tests/e2e/node/gateway.test.mjs   (after `make build node-deps`)
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '../../..');
+const BIN_DIR = process.env.ESGW_BIN_DIR || path.join(REPO, 'build/bin');
+const PROTO_DIR = process.env.ESGW_PROTO_DIR || path.join(REPO, 'proto');
+
+const STARTUP_TIMEOUT_MS = 20_000; // each child must write its port file within this
+const HEALTHY_TIMEOUT_MS = 10_000; // the gateway must report SERVING within this
+const CALL_TIMEOUT_MS = 10_000; // deadline of every RPC
+const STOP_TIMEOUT_MS = 5_000; // SIGTERM grace before SIGKILL
+
+// What Bulk answers today. Bulk is not implemented yet; when it is, replace the test
+// 'Bulk is not implemented yet' with real assertions.
+const BULK_EXPECTED_CODE = 12; // UNIMPLEMENTED
+
+const LOADER_OPTIONS = {
+  includeDirs: [PROTO_DIR],
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+// The npm packages come from `npm ci` in this folder (`make node-deps`); say so when they are
+// missing instead of failing with a bare module-not-found.
+async function importDependency(name) {
+  try {
+    return await import(name);
+  } catch (err) {
+    throw new Error(
+      `cannot load ${name}: run \`make node-deps\` (npm ci in ${HERE}): ${err.message}`,
+    );
+  }
+}
+const grpc = await importDependency('@grpc/grpc-js');
+const protoLoader = await importDependency('@grpc/proto-loader');
+
+// ---- child processes ------------------------------------------------------------------------
+
+const children = new Set();
+let tmpDir; // port files; removed when the tests end
+
+function killAllNow() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+}
+// Last resort when the runner exits or is told to stop before after() ran.
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    killAllNow();
+    process.exit(128 + os.constants.signals[signal]);
+  });
+}
+
+// Starts a binary from BIN_DIR, keeping the tail of its output for error messages.
+function startChild(name, args) {
+  const file = path.join(BIN_DIR, name);
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: build it first (make build)`);
+  // Our binaries read ESGW_<FLAG> from the environment; do not hand them the test's own.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('ESGW_')),
+  );
+  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.label = name;
+  child.output = '';
+  const keep = (chunk) => {
+    child.output = (child.output + chunk.toString()).slice(-8192);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.on('error', (err) => keep(`spawn error: ${err.message}\n`));
+  children.add(child);
+  return child;
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  // Cancel the grace timer once the child is gone, or it would hold the runner open.
+  const grace = new AbortController();
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    sleep(STOP_TIMEOUT_MS, false, { signal: grace.signal }).catch(() => true),
+  ]);
+  grace.abort();
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// Polls `file` until parse(text) returns a value other than undefined. Fails after
+// STARTUP_TIMEOUT_MS or as soon as the child exits, with the child's output in the message.
+async function waitForPortFile(child, file, parse) {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (fs.existsSync(file)) {
+      const value = parse(fs.readFileSync(file, 'utf8'));
+      if (value !== undefined) return value;
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${child.label} exited (${child.exitCode ?? child.signalCode}) before writing ` +
+          `${file}; its output:\n${child.output}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${child.label} did not write ${file} within ${STARTUP_TIMEOUT_MS} ms; ` +
+          `its output:\n${child.output}`,
+      );
+    }
+    await sleep(50);
+  }
+}
+
+function parseClusterFile(text) {
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value.nodes) && value.nodes.length > 0 ? value : undefined;
+  } catch {
+    return undefined; // not fully written yet
+  }
+}
+
+function parsePortFile(text) {
+  const match = /^(\d+)\s*$/.exec(text);
+  return match && Number(match[1]) > 0 ? Number(match[1]) : undefined;
+}
+
+// ---- gRPC helpers ---------------------------------------------------------------------------
+
+const packageDefinition = protoLoader.loadSync(
+  [
+    'esgw/v1/gateway.proto',
+    'grpc/health/v1/health.proto',
+    'google/rpc/status.proto',
+    'google/rpc/error_details.proto',
+  ],
+  LOADER_OPTIONS,
+);
+const loaded = grpc.loadPackageDefinition(packageDefinition);
+
+function deadline() {
+  return new Date(Date.now() + CALL_TIMEOUT_MS);
+}
+
+// Calls a unary method; resolves to { response } or { error }, never rejects.
+function call(client, method, request) {
+  return new Promise((resolve) => {
+    client[method](request, { deadline: deadline() }, (error, response) =>
+      resolve(error ? { error } : { response }),
+    );
+  });
+}
+
+async function callOk(client, method, request) {
+  const { error, response } = await call(client, method, request);
+  assert.equal(error, undefined, `${method} failed: ${error?.code} ${error?.details}`);
+  return response;
+}
+
+async function callFails(client, method, request, code) {
+  const { error, response } = await call(client, method, request);
+  assert.ok(error, `${method} succeeded, expected status ${code}: ${JSON.stringify(response)}`);
+  assert.equal(error.code, code, `${method}: status ${error.code} (${error.details})`);
+  return error;
+}
+
+// JSON value -> google.protobuf.Value object. proto-loader serves Struct from protobufjs's
+// bundled well-known types, whose field names may be camelCase whatever keepCase says, so the
+// names are looked up in the loaded definition.
+const valueFieldNames = new Set(
+  packageDefinition['google.protobuf.Value'].type.field.map((field) => field.name),
+);
+const valueField = (snake, camel) => (valueFieldNames.has(snake) ? snake : camel);
+function toValue(json) {
+  if (json === null) return { [valueField('null_value', 'nullValue')]: 'NULL_VALUE' };
+  if (typeof json === 'number') return { [valueField('number_value', 'numberValue')]: json };
+  if (typeof json === 'string') return { [valueField('string_value', 'stringValue')]: json };
+  if (typeof json === 'boolean') return { [valueField('bool_value', 'boolValue')]: json };
+  if (Array.isArray(json)) {
+    return { [valueField('list_value', 'listValue')]: { values: json.map(toValue) } };
+  }
+  return { [valueField('struct_value', 'structValue')]: toStruct(json) };
+}
+function toStruct(object) {
+  return { fields: Object.fromEntries(Object.entries(object).map(([k, v]) => [k, toValue(v)])) };
+}
+
+// The google.rpc.ErrorInfo details of a failed call, from its grpc-status-details-bin trailer.
+function errorInfos(error) {
+  const [bytes] = error.metadata?.get('grpc-status-details-bin') ?? [];
+  assert.ok(bytes, `no grpc-status-details-bin trailer on: ${error.code} ${error.details}`);
+  const status = packageDefinition['google.rpc.Status'].deserialize(bytes);
+  assert.equal(status.code, error.code, 'google.rpc.Status code differs from the RPC status');
+  return status.details
+    .filter((any) => any.type_url.endsWith('/google.rpc.ErrorInfo'))
+    .map((any) => packageDefinition['google.rpc.ErrorInfo'].deserialize(any.value));
+}
+
+function assertHits(response, nodes) {
+  assert.equal(response.hits.length, 5, `hits: ${JSON.stringify(response.hits)}`);
+  for (const hit of response.hits) {
+    assert.equal(hit.index, 'products');
+    assert.ok(hit.id.length > 0, 'hit without id');
+    const source = JSON.parse(hit.source_json);
+    assert.ok(
+      typeof source === 'object' && source !== null && !Array.isArray(source),
+      `source is not an object: ${hit.source_json}`,
+    );
+  }
+  assert.ok(Number(response.total?.value) > 0, `total: ${JSON.stringify(response.total)}`);
+  assert.ok(nodes.includes(response.served_by), `served_by ${response.served_by} not in ${nodes}`);
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+describe('esgw-server end to end (Node.js client)', () => {
+  let nodes; // "127.0.0.1:port" of each dev cluster node
+  let gateway;
+  let health;
+
+  before(
+    async () => {
+      tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esgw-e2e-node-'));
+
+      const clusterFile = path.join(tmpDir, 'cluster.json');
+      const cluster = startChild('esgw-devcluster', [
+        '--nodes=3',
+        '--base_port=0',
+        '--sample_data',
+        `--port_file=${clusterFile}`,
+      ]);
+      ({ nodes } = await waitForPortFile(cluster, clusterFile, parseClusterFile));
+
+      const serverPortFile = path.join(tmpDir, 'server.port');
+      const server = startChild('esgw-server', [
+        '--listen=127.0.0.1:0',
+        `--es_nodes=${nodes.map((node) => `http://${node}`).join(',')}`,
+        `--port_file=${serverPortFile}`,
+      ]);
+      const port = await waitForPortFile(server, serverPortFile, parsePortFile);
+
+      const target = `127.0.0.1:${port}`;
+      const credentials = grpc.credentials.createInsecure();
+      gateway = new loaded.esgw.v1.Gateway(target, credentials);
+      health = new loaded.grpc.health.v1.Health(target, credentials);
+    },
+    { timeout: 2 * STARTUP_TIMEOUT_MS + 5_000 },
+  );
+
+  after(async () => {
+    gateway?.close();
+    health?.close();
+    await Promise.all([...children].map(stopChild));
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  });
+
+  it('Health reports SERVING for "" and esgw.v1.Gateway', async () => {
+    // The pool may need a moment after startup to see a usable node.
+    const until = Date.now() + HEALTHY_TIMEOUT_MS;
+    let last;
+    while (Date.now() < until) {
+      last = await call(health, 'Check', { service: '' });
+      if (last.response?.status === 'SERVING') break;
+      await sleep(100);
+    }
+    assert.equal(last.response?.status, 'SERVING', `last answer: ${JSON.stringify(last)}`);
+
+    for (const service of ['', 'esgw.v1.Gateway']) {
+      const response = await callOk(health, 'Check', { service });
+      assert.equal(response.status, 'SERVING', `service "${service}"`);
+    }
+  });
+
+  it('Search with body_json returns hits from products', async () => {
+    const response = await callOk(gateway, 'Search', {
+      indices: ['products'],
+      body_json: JSON.stringify({ query: { match_all: {} }, size: 5 }),
+    });
+    assertHits(response, nodes);
+  });
+
+  it('Search with body_struct returns hits from products', async () => {
+    const response = await callOk(gateway, 'Search', {
+      indices: ['products'],
+      body_struct: toStruct({ query: { match_all: {} }, size: 5 }),
+    });
+    assertHits(response, nodes);
+  });
+
+  it('Search with malformed body_json is INVALID_ARGUMENT naming body_json', async () => {
+    const error = await callFails(
+      gateway,
+      'Search',
+      { indices: ['products'], body_json: '{"query": {"match_all": ' },
+      grpc.status.INVALID_ARGUMENT,
+    );
+    assert.match(error.details, /body_json/);
+  });
+
+  it('Search on an unknown index is NOT_FOUND with ErrorInfo details', async () => {
+    const error = await callFails(
+      gateway,
+      'Search',
+      { indices: ['no_such_index'], body_json: JSON.stringify({ query: { match_all: {} } }) },
+      grpc.status.NOT_FOUND,
+    );
+    const infos = errorInfos(error);
+    assert.equal(infos.length, 1, `ErrorInfo details: ${JSON.stringify(infos)}`);
+    assert.equal(infos[0].domain, 'esgw.dev');
+    assert.equal(infos[0].reason, 'INDEX_NOT_FOUND_EXCEPTION');
+  });
+
+  it('Bulk is not implemented yet (UNIMPLEMENTED)', async () => {
+    await callFails(
+      gateway,
+      'Bulk',
+      {
+        index: 'products',
+        ops: [{ type: 'OP_TYPE_INDEX', id: 'e2e-node-1', source_json: '{"name":"e2e"}', seq: '1' }],
+      },
+      BULK_EXPECTED_CODE,
+    );
+  });
+});

@@ -1,0 +1,52 @@
+#include "tests/support/esgw_process.h"
+
+#include <stdlib.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "tests/support/wait.h"
+
+namespace esgw::testing {
+
+std::string MakeTempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/esgw-test-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) return "/tmp";
+  return pattern;
+}
+
+absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
+    const std::string& es_nodes, std::vector<std::string> extra_flags, absl::Duration timeout) {
+  auto server = std::unique_ptr<EsgwProcess>(new EsgwProcess());
+  server->dir_ = MakeTempDir();
+  const std::string port_file = server->dir_ + "/server.port";
+  std::vector<std::string> argv = {BinDir() + "/esgw-server", "--listen=127.0.0.1:0",
+                                   "--es_nodes=" + es_nodes, "--port_file=" + port_file};
+  for (std::string& flag : extra_flags) argv.push_back(std::move(flag));
+  auto process = Subprocess::Start(argv);
+  if (!process.ok()) return process.status();
+  server->process_ = *std::move(process);
+
+  int port = 0;
+  const auto started = WaitFor(
+      [&] {
+        std::ifstream in(port_file);
+        std::string text;
+        return std::getline(in, text) &&
+               absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &port) && port > 0;
+      },
+      timeout, "esgw-server writes its port file");
+  if (!started) {
+    return absl::UnavailableError(
+        absl::StrCat("esgw-server did not start: ", server->process_->Log()));
+  }
+  server->port_ = port;
+  server->channel_ = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+  return server;
+}
+
+}  // namespace esgw::testing

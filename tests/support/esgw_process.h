@@ -1,0 +1,41 @@
+// The built esgw-server binary run as a child process on a free port, with a gRPC channel to
+// it. For e2e tests. Not thread-safe; one test thread drives it.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tests/support/dev_cluster.h"
+#include "tests/support/subprocess.h"
+
+namespace esgw::testing {
+
+class EsgwProcess {
+ public:
+  // Starts esgw-server with --es_nodes=es_nodes, --listen=127.0.0.1:0 and extra_flags, and waits
+  // (bounded) until it serves. UNAVAILABLE with the server's output when it does not start.
+  static absl::StatusOr<std::unique_ptr<EsgwProcess>> Start(
+      const std::string& es_nodes, std::vector<std::string> extra_flags = {},
+      absl::Duration timeout = absl::Seconds(20));
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  Subprocess& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+  std::string dir_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A fresh temporary directory under TMPDIR (or /tmp), e.g. for port files.
+std::string MakeTempDir();
+
+}  // namespace esgw::testing
