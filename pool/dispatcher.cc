@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/random/bit_gen_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pool/error_info.h"
@@ -9,82 +10,141 @@
 
 namespace esgw {
 
-// The state of one request across its attempts. Owned by the pending transport callback.
+// The state of one request across its attempts. Owned by whatever runs next: the pending
+// transport callback, or the timer task of a delayed retry.
 struct Dispatcher::Attempt {
   HttpRequest request;
+  bool idempotent = true;
   absl::Time deadline;
   Done done;
   std::shared_ptr<Call> call;
-  size_t seed_index = 0;
-  bool retried_stale = false;
+  NodePool::Lease lease;
+  // Nodes tried so far, oldest first (the pool avoids repeating the last one).
+  std::vector<std::string> tried;
+  // Set when the next attempt must go to this node (the stale-connection retry).
+  std::string same_node;
+  bool stale_retried = false;
   int attempts = 0;
   // One entry per failed attempt, for the error message: "host:port: what happened".
   std::vector<std::string> failures;
 };
 
+namespace {
+
+std::string Describe(const HttpResponse& response) {
+  if (response.error != TransportError::kNone) {
+    return absl::StrCat(TransportErrorName(response.error), ": ", response.error_message);
+  }
+  const EsError error = ParseEsError(response.status, response.body);
+  return absl::StrCat("HTTP ", response.status, error.type.empty() ? "" : " ", error.type);
+}
+
+}  // namespace
+
 void Dispatcher::Call::Cancel() {
   Transport::TransferId transfer;
+  TimerQueue::TaskId timer;
+  std::shared_ptr<Attempt> waiting;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return;
     cancelled_ = true;
     transfer = transfer_;
+    timer = timer_;
+    waiting = std::move(waiting_);
+    timer_ = 0;
   }
-  if (transfer != 0) transport_->Cancel(transfer);
+  if (timer != 0 && waiting != nullptr) {
+    // A retry is waiting for its delay: take it off the queue and report now. If the timer
+    // already fired, Try sees cancelled_ and reports instead.
+    if (dispatcher_->options_.timers->Cancel(timer)) {
+      dispatcher_->Fail(std::move(waiting), absl::CancelledError("cancelled by the caller"));
+    }
+    return;
+  }
+  if (transfer != 0) dispatcher_->options_.transport->Cancel(transfer);
 }
 
+Dispatcher::Dispatcher(Options options)
+    : options_(std::move(options)), planner_(options_.retry), gen_(options_.random_seed) {}
+
 absl::StatusOr<std::unique_ptr<Dispatcher>> Dispatcher::Create(Options options) {
-  if (options.seeds.empty()) return absl::InvalidArgumentError("at least one node is needed");
+  if (options.pool == nullptr) return absl::InvalidArgumentError("pool must be set");
   if (options.transport == nullptr) return absl::InvalidArgumentError("transport must be set");
+  if (options.timers == nullptr) return absl::InvalidArgumentError("timers must be set");
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock must be set");
+  if (options.retry.max_retries < 0) {
+    return absl::InvalidArgumentError("max_retries must not be negative");
+  }
   return std::unique_ptr<Dispatcher>(new Dispatcher(std::move(options)));
 }
 
-std::shared_ptr<Dispatcher::Call> Dispatcher::Execute(HttpRequest request, absl::Time deadline,
-                                                      Done done) {
+std::shared_ptr<Dispatcher::Call> Dispatcher::Execute(HttpRequest request, bool idempotent,
+                                                      absl::Time deadline, Done done) {
   auto attempt = std::make_shared<Attempt>();
   attempt->request = std::move(request);
+  attempt->idempotent = idempotent;
   attempt->deadline = deadline;
   attempt->done = std::move(done);
   attempt->call = std::make_shared<Call>();
-  attempt->call->transport_ = options_.transport;
+  attempt->call->dispatcher_ = this;
   std::shared_ptr<Call> call = attempt->call;
   Try(std::move(attempt));
   return call;
 }
 
+void Dispatcher::Fail(std::shared_ptr<Attempt> attempt, absl::Status status) {
+  Result result;
+  result.attempts = attempt->attempts;
+  result.served_by = attempt->tried.empty() ? "" : attempt->tried.back();
+  result.transport_status = std::move(status);
+  std::move(attempt->done)(std::move(result));
+}
+
 void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
-  const absl::Duration remaining = attempt->deadline - options_.clock->Now();
-  if (remaining <= absl::ZeroDuration()) {
-    Result result;
-    result.attempts = attempt->attempts;
-    result.transport_status = absl::DeadlineExceededError(absl::StrCat(
-        "deadline exceeded after ", attempt->attempts, " attempt(s)",
-        attempt->failures.empty() ? "" : ": ", absl::StrJoin(attempt->failures, "; ")));
-    std::move(attempt->done)(std::move(result));
-    return;
-  }
-  const Endpoint& node = options_.seeds[attempt->seed_index];
-  HttpRequest request = attempt->request;  // kept for a possible retry
-  request.timeout = remaining;
-  ++attempt->attempts;
   std::shared_ptr<Call> call = attempt->call;
-  const int attempt_number = attempt->attempts;
   bool cancelled;
   {
     absl::MutexLock lock(&call->mu_);
     cancelled = call->cancelled_;
+    call->timer_ = 0;
+    call->waiting_.reset();
   }
-  if (cancelled) {
-    Result result;
-    result.attempts = attempt->attempts - 1;
-    result.transport_status = absl::CancelledError("cancelled by the caller");
-    std::move(attempt->done)(std::move(result));
-    return;
+  if (cancelled) return Fail(std::move(attempt), absl::CancelledError("cancelled by the caller"));
+
+  const absl::Duration remaining = attempt->deadline - options_.clock->Now();
+  if (remaining <= absl::ZeroDuration()) {
+    return Fail(std::move(attempt), absl::DeadlineExceededError(absl::StrCat(
+                                        "deadline exceeded after ", attempt->attempts,
+                                        " attempt(s)", attempt->failures.empty() ? "" : ": ",
+                                        absl::StrJoin(attempt->failures, "; "))));
   }
-  // The lock is not held across Send: a transport may call back at once, on this thread.
+  absl::StatusOr<NodePool::Lease> lease = attempt->same_node.empty()
+                                              ? options_.pool->Select(attempt->tried)
+                                              : options_.pool->SelectNode(attempt->same_node);
+  if (!lease.ok()) {
+    std::string message =
+        absl::StrCat("no Elasticsearch node available: ", lease.status().message());
+    if (!attempt->failures.empty()) {
+      absl::StrAppend(&message, " (after ", attempt->attempts,
+                      " attempt(s): ", absl::StrJoin(attempt->failures, "; "), ")");
+    }
+    return Fail(
+        std::move(attempt),
+        WithErrorInfo(absl::UnavailableError(message),
+                      {"NO_NODE_AVAILABLE", {{"attempts", absl::StrCat(attempt->attempts)}}}));
+  }
+  if (attempt->same_node.empty()) attempt->tried.push_back(lease->host_port());
+  attempt->same_node.clear();
+  const Endpoint endpoint = lease->node().endpoint;
+  attempt->lease = *std::move(lease);
+
+  HttpRequest request = attempt->request;  // kept for a possible retry
+  request.timeout = remaining;
+  const int attempt_number = ++attempt->attempts;
+  // No lock is held across Send: a transport may call back at once, on this thread.
   const Transport::TransferId id = options_.transport->Send(
-      node, std::move(request), [this, attempt](HttpResponse response) mutable {
+      endpoint, std::move(request), [this, attempt](HttpResponse response) mutable {
         OnResponse(std::move(attempt), std::move(response));
       });
   bool cancel_now = false;
@@ -97,33 +157,59 @@ void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
       cancel_now = call->cancelled_;
     }
   }
-  // Cancel arrived between the check above and now: it saw no id, so cancel here.
+  // Cancel arrived while we were sending: it saw the previous id, so cancel this one here.
   if (cancel_now) options_.transport->Cancel(id);
 }
 
 void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse response) {
   const FailureClass failure_class = Classify(response);
-  const std::string node = options_.seeds[attempt->seed_index].HostPort();
-  if (failure_class == FailureClass::kStale && !attempt->retried_stale) {
-    // The server closed an idle connection we reused; curl opens a fresh one for the retry.
-    attempt->retried_stale = true;
-    Try(std::move(attempt));
+  const std::string node = attempt->lease.host_port();
+  options_.pool->Record(std::move(attempt->lease), failure_class, response.elapsed);
+  if (BlamesNode(failure_class) && options_.on_node_failure) options_.on_node_failure();
+
+  RetryDecision decision;
+  if (failure_class != FailureClass::kSuccess && failure_class != FailureClass::kRequest &&
+      failure_class != FailureClass::kLocal) {
+    attempt->failures.push_back(absl::StrCat(node, ": ", Describe(response)));
+    absl::MutexLock lock(&gen_mu_);
+    decision = planner_.Plan(failure_class, attempt->idempotent, attempt->attempts,
+                             attempt->deadline - options_.clock->Now(), response.retry_after,
+                             attempt->stale_retried, absl::BitGenRef(gen_));
+  }
+  if (decision.retry) {
+    options_.pool->CountRetry();
+    if (decision.same_node) {
+      attempt->stale_retried = true;
+      attempt->same_node = node;
+    }
+    if (decision.delay <= absl::ZeroDuration()) return Try(std::move(attempt));
+    std::shared_ptr<Call> call = attempt->call;
+    bool cancelled;
+    bool scheduled = false;
+    {
+      absl::MutexLock lock(&call->mu_);
+      cancelled = call->cancelled_;
+      if (!cancelled) {
+        call->waiting_ = attempt;
+        call->timer_ = options_.timers->ScheduleAfter(
+            decision.delay, [this, attempt]() mutable { Try(std::move(attempt)); });
+        scheduled = call->timer_ != 0;
+        if (!scheduled) call->waiting_.reset();
+      }
+    }
+    if (cancelled) return Fail(std::move(attempt), absl::CancelledError("cancelled by the caller"));
+    // The timer queue only refuses work once it has stopped, i.e. during shutdown.
+    if (!scheduled) {
+      return Fail(std::move(attempt), absl::UnavailableError("esgw is shutting down"));
+    }
     return;
   }
-  if (failure_class == FailureClass::kHard && attempt->seed_index + 1 < options_.seeds.size()) {
-    // Nothing was sent, so any request may move on to the next seed.
-    attempt->failures.push_back(absl::StrCat(node, ": ", response.error_message));
-    ++attempt->seed_index;
-    Try(std::move(attempt));
-    return;
-  }
+
   Result result;
   result.failure_class = failure_class;
   result.served_by = node;
   result.attempts = attempt->attempts;
   if (response.error != TransportError::kNone) {
-    attempt->failures.push_back(
-        absl::StrCat(node, ": ", TransportErrorName(response.error), ": ", response.error_message));
     const std::string detail = absl::StrJoin(attempt->failures, "; ");
     if (response.error == TransportError::kCancelled) {
       result.transport_status = absl::CancelledError("cancelled by the caller");
@@ -133,7 +219,8 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
           absl::StrCat("deadline exceeded waiting for Elasticsearch: ", detail));
     } else {
       result.transport_status = WithErrorInfo(
-          absl::UnavailableError(absl::StrCat("no Elasticsearch node answered: ", detail)),
+          absl::UnavailableError(absl::StrCat("no Elasticsearch node answered after ",
+                                              attempt->attempts, " attempt(s): ", detail)),
           {"NO_NODE_AVAILABLE", {{"attempts", absl::StrCat(attempt->attempts)}}});
     }
   }

@@ -1,13 +1,14 @@
-// Runs one logical Elasticsearch request: picks a node, sends the exchange through the
-// Transport, classifies the outcome and decides whether to try again, then reports once.
-// In this version the node choice is "the first seed that answers": seeds are tried in order,
-// moving on only when nothing was sent (hard failures); a stale keep-alive connection is
-// retried once on the same node.
-// Thread-safe: Execute and Call::Cancel may be called from any thread. Callbacks run on a
-// transport thread.
+// Runs one logical Elasticsearch request across attempts: leases a node from the NodePool,
+// sends the exchange through the Transport, classifies the outcome (pool/failure_class.h),
+// records it in the pool, and asks the RetryPlanner whether, where and after what delay to try
+// again, within the caller's deadline. Reports exactly once.
+// Thread-safe: Execute and Call::Cancel may be called from any thread. Done runs on a transport
+// thread, on the timer thread, or (for immediate failures) on the caller's thread.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@
 #include "absl/time/time.h"
 #include "pool/clock.h"
 #include "pool/failure_class.h"
+#include "pool/node_pool.h"
+#include "pool/retry_planner.h"
+#include "pool/timer_queue.h"
 #include "pool/transport.h"
 
 namespace esgw {
@@ -26,46 +30,58 @@ namespace esgw {
 class Dispatcher {
  public:
   struct Options {
-    std::vector<Endpoint> seeds;
-    // Not owned; must outlive the dispatcher.
+    // Not owned; each must outlive the dispatcher.
+    NodePool* pool = nullptr;
     Transport* transport = nullptr;
+    TimerQueue* timers = nullptr;
     const Clock* clock = &RealClock::Get();
+    RetryPlanner::Options retry = {};
+    // Seeds the jitter of backpressure retries.
+    uint64_t random_seed = 0;
+    // Called after an attempt that blames its node (hard or soft), e.g. to ask for a sniff.
+    // Runs on the thread that completed the attempt; must not block.
+    std::function<void()> on_node_failure = nullptr;
   };
 
   // What came of a request: the last exchange's response and where it was served.
   struct Result {
-    HttpResponse response;
+    HttpResponse response = {};
     FailureClass failure_class = FailureClass::kLocal;
     // host:port of the node that produced response; empty when no node was tried.
-    std::string served_by;
+    std::string served_by = "";
     int attempts = 0;
     // Why the request failed below HTTP, across all attempts; OK when an HTTP response came.
-    absl::Status transport_status;
+    absl::Status transport_status = absl::OkStatus();
   };
   using Done = absl::AnyInvocable<void(Result) &&>;
 
-  // A request in flight. Cancel aborts the running exchange and stops further attempts; Done
-  // then runs with CANCELLED. Safe to call at any time, also after completion.
+  struct Attempt;
+
+  // A request in flight. Cancel aborts the running exchange (or the wait before a retry) and
+  // stops further attempts; Done then runs with CANCELLED. Safe at any time, also after Done.
   class Call {
    public:
     void Cancel();
 
    private:
     friend class Dispatcher;
+    Dispatcher* dispatcher_ = nullptr;
     absl::Mutex mu_;
     bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
     Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
     int attempt_number_ ABSL_GUARDED_BY(mu_) = 0;
-    Transport* transport_ = nullptr;
+    // Set while a retry waits for its delay on the timer queue.
+    TimerQueue::TaskId timer_ ABSL_GUARDED_BY(mu_) = 0;
+    std::shared_ptr<Attempt> waiting_ ABSL_GUARDED_BY(mu_);
   };
 
-  // INVALID_ARGUMENT when there are no seeds or no transport.
+  // INVALID_ARGUMENT when pool, transport, timers or clock is missing.
   static absl::StatusOr<std::unique_ptr<Dispatcher>> Create(Options options);
 
-  // Starts request; deadline is in clock's monotonic time. done runs exactly once.
-  std::shared_ptr<Call> Execute(HttpRequest request, absl::Time deadline, Done done);
-
-  const std::vector<Endpoint>& seeds() const { return options_.seeds; }
+  // Starts request; deadline is in clock's monotonic time. idempotent says whether resending
+  // after the request may have reached a node is safe (DESIGN.md section 3). done runs once.
+  std::shared_ptr<Call> Execute(HttpRequest request, bool idempotent, absl::Time deadline,
+                                Done done);
 
   // The status a client should see for result: OK for a 2xx; the mapped Elasticsearch error for
   // other statuses (pool/es_error.h); UNAVAILABLE when no node answered; DEADLINE_EXCEEDED when
@@ -73,12 +89,15 @@ class Dispatcher {
   static absl::Status ResultStatus(const Result& result);
 
  private:
-  struct Attempt;
-  explicit Dispatcher(Options options) : options_(std::move(options)) {}
+  explicit Dispatcher(Options options);
   void Try(std::shared_ptr<Attempt> attempt);
   void OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse response);
+  void Fail(std::shared_ptr<Attempt> attempt, absl::Status status);
 
   const Options options_;
+  const RetryPlanner planner_;
+  absl::Mutex gen_mu_;
+  std::mt19937_64 gen_ ABSL_GUARDED_BY(gen_mu_);
 };
 
 }  // namespace esgw

@@ -51,6 +51,7 @@ Try it with grpcurl (https://github.com/fullstorydev/grpcurl):
 
   grpcurl -plaintext $host:$port list
   grpcurl -plaintext $host:$port grpc.health.v1.Health/Check
+  grpcurl -plaintext $host:$port esgw.v1.Admin/GetPoolStats
   grpcurl -plaintext -d '{"indices":["products"],"body_json":"{\"query\":{\"match\":{\"name\":\"lamp\"}},\"size\":3}"}' \\
     $host:$port esgw.v1.Gateway/Search
   grpcurl -plaintext $host:$port describe esgw.v1.SearchRequest

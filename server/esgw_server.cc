@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pool/log.h"
@@ -13,38 +15,87 @@
 #include "server/reflection_service.h"
 
 namespace esgw {
+namespace {
+
+// One log line per pool state change (never per request).
+void LogPoolEvent(const PoolEvent& event) {
+  const LogLevel level = event.kind == PoolEvent::Kind::kAllNodesDead  ? LogLevel::kError
+                         : event.kind == PoolEvent::Kind::kNodeEjected ? LogLevel::kWarning
+                                                                       : LogLevel::kInfo;
+  const std::string failures = absl::StrCat(event.consecutive_failures);
+  const std::string dead_for = absl::FormatDuration(event.dead_for);
+  if (event.kind == PoolEvent::Kind::kNodeEjected) {
+    Log(level, PoolEventKindName(event.kind),
+        {{"node", event.host_port},
+         {"reason", event.reason},
+         {"consecutive_failures", failures},
+         {"dead_for", dead_for}});
+  } else {
+    Log(level, PoolEventKindName(event.kind),
+        {{"node", event.host_port}, {"reason", event.reason}});
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
-  std::vector<Endpoint> seeds;
+  std::vector<NodeInfo> seeds;
   for (const std::string& url : options.es_nodes) {
     absl::StatusOr<Endpoint> endpoint = ParseEndpoint(url);
     if (!endpoint.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("es_nodes: ", endpoint.status().message()));
     }
-    seeds.push_back(*std::move(endpoint));
+    seeds.push_back({.endpoint = *std::move(endpoint), .seed = true});
   }
   if (seeds.empty()) return absl::InvalidArgumentError("es_nodes: at least one node is needed");
   if (options.default_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("request_timeout: must be positive");
   }
+  // Replicas must not pick nodes or jitter in lockstep: seed from the OS.
+  std::random_device random;
+  const uint64_t seed = (uint64_t{random()} << 32) | random();
+  const Clock* clock = options.transport.clock;
+  options.pool.clock = clock;
+  options.pool.random_seed = seed;
+  options.sniffer.clock = clock;
+  options.sniffer.random_seed = seed + 1;
 
   auto server = std::unique_ptr<EsgwServer>(new EsgwServer());
+  server->options_ = options;
   ESGW_ASSIGN_OR_RETURN(server->transport_, CurlTransport::Create(options.transport));
+  ESGW_ASSIGN_OR_RETURN(server->pool_, NodePool::Create(options.pool, seeds));
+  server->pool_->SetListener(&LogPoolEvent);
+  server->timers_ = std::make_unique<TimerQueue>(clock);
+  ESGW_ASSIGN_OR_RETURN(server->prober_, Prober::Create(options.prober, server->pool_.get(),
+                                                        server->transport_.get()));
+  if (options.pool.mode == PoolMode::kSniffing && options.sniffer.mode != SniffMode::kOff) {
+    ESGW_ASSIGN_OR_RETURN(server->sniffer_, Sniffer::Create(options.sniffer, server->pool_.get(),
+                                                            server->transport_.get()));
+  }
+  Sniffer* sniffer = server->sniffer_.get();
   ESGW_ASSIGN_OR_RETURN(server->dispatcher_,
-                        Dispatcher::Create({.seeds = seeds,
+                        Dispatcher::Create({.pool = server->pool_.get(),
                                             .transport = server->transport_.get(),
-                                            .clock = options.transport.clock}));
+                                            .timers = server->timers_.get(),
+                                            .clock = clock,
+                                            .retry = options.retry,
+                                            .random_seed = seed + 2,
+                                            .on_node_failure = [sniffer] {
+                                              if (sniffer != nullptr)
+                                                sniffer->RequestSniffAfterFailure();
+                                            }}));
   server->gateway_ = std::make_unique<GatewayService>(
       GatewayService::Options{.dispatcher = server->dispatcher_.get(),
-                              .clock = options.transport.clock,
+                              .clock = clock,
                               .default_timeout = options.default_timeout});
-  server->admin_ = std::make_unique<AdminService>();
+  server->admin_ =
+      std::make_unique<AdminService>(server->pool_.get(), sniffer, server->transport_.get());
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());
-  server->health_ = std::make_unique<HealthService>(
-      std::vector<std::string>{gateway_name, std::string(esgw::v1::Admin::service_full_name())});
+  const std::string admin_name(esgw::v1::Admin::service_full_name());
+  server->health_ =
+      std::make_unique<HealthService>(std::vector<std::string>{gateway_name, admin_name});
   server->reflection_ = std::make_unique<server::ReflectionV1Service>(std::vector<std::string>{
-      gateway_name, std::string(esgw::v1::Admin::service_full_name()),
-      std::string(grpc::health::v1::Health::service_full_name()),
+      gateway_name, admin_name, std::string(grpc::health::v1::Health::service_full_name()),
       "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"});
 
   // The v1alpha plugin must be registered before the builder exists: the builder takes its
@@ -62,13 +113,33 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
     return absl::UnavailableError(absl::StrCat("listen: cannot serve gRPC on '", options.listen,
                                                "' (address in use or not valid)"));
   }
+  // Seeds start alive, so the gateway serves at once; the maintenance tick keeps health in step.
+  server->health_->SetServing(server->pool_->HasUsableNode());
+  server->timers_->Start();
+  server->Maintain();
   std::vector<std::string> urls;
-  for (const Endpoint& seed : seeds) urls.push_back(seed.BaseUrl());
-  // Until the node pool tracks liveness, the gateway serves from the moment it listens.
-  server->health_->SetServing(true);
+  for (const NodeInfo& node : seeds) urls.push_back(node.endpoint.BaseUrl());
   Log(LogLevel::kInfo, "esgw-server listening",
-      {{"port", absl::StrCat(server->port_)}, {"es_nodes", absl::StrJoin(urls, ",")}});
+      {{"port", absl::StrCat(server->port_)},
+       {"es_nodes", absl::StrJoin(urls, ",")},
+       {"pool_mode", PoolModeName(options.pool.mode)},
+       {"selector", SelectorKindName(options.pool.selector)},
+       {"sniff", sniffer != nullptr ? SniffModeName(options.sniffer.mode) : "off"}});
   return server;
+}
+
+void EsgwServer::Maintain() {
+  prober_->RunOnce();
+  if (sniffer_ != nullptr && options_.transport.clock->Now() >= sniffer_->NextSniffTime()) {
+    sniffer_->RunOnce([](absl::Status status) {
+      if (!status.ok()) {
+        Log(LogLevel::kWarning, "sniff failed", {{"error", status.message()}});
+      }
+    });
+  }
+  // Between pool events time alone can change usability (a no-ping node's deadline passing).
+  health_->SetServing(pool_->HasUsableNode());
+  timers_->ScheduleAfter(options_.maintenance_interval, [this] { Maintain(); });
 }
 
 void EsgwServer::Shutdown(absl::Duration grace) {
@@ -77,6 +148,7 @@ void EsgwServer::Shutdown(absl::Duration grace) {
   health_->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   server_->Wait();
+  timers_->Stop();
   transport_->Shutdown();
 }
 

@@ -1,7 +1,7 @@
-// The whole gateway in one object: the curl transport, the dispatcher, the gRPC services
-// (Gateway, Admin, Health, reflection v1 and v1alpha) and the gRPC server carrying them.
-// main.cc builds Options from flags; tests can build one in-process. Thread-safe: Shutdown may
-// be called from any thread, once Start has returned.
+// The whole gateway in one object: the curl transport, the node pool with its prober, sniffer
+// and timer thread, the dispatcher, the gRPC services (Gateway, Admin, Health, reflection v1
+// and v1alpha) and the gRPC server carrying them. main.cc builds Options from flags; tests can
+// build one in-process. Thread-safe: Shutdown may be called from any thread once Start returned.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,10 @@
 #include "absl/time/time.h"
 #include "pool/curl_transport.h"
 #include "pool/dispatcher.h"
+#include "pool/node_pool.h"
+#include "pool/prober.h"
+#include "pool/sniffer.h"
+#include "pool/timer_queue.h"
 
 namespace grpc {
 class Server;
@@ -33,7 +37,14 @@ class EsgwServer {
     std::string listen = "0.0.0.0:50051";
     // Seed node URLs.
     std::vector<std::string> es_nodes = {"http://127.0.0.1:9200"};
-    CurlTransport::Options transport;
+    CurlTransport::Options transport = {};
+    NodePool::Options pool = {};
+    Sniffer::Options sniffer = {};
+    Prober::Options prober = {};
+    RetryPlanner::Options retry = {};
+    // How often dead nodes are checked for a due probe, the sniff schedule looked at, and
+    // health brought up to date.
+    absl::Duration maintenance_interval = absl::Milliseconds(100);
     // Budget for calls without a client deadline.
     absl::Duration default_timeout = absl::Seconds(30);
     // Largest gRPC message accepted from a client.
@@ -49,14 +60,22 @@ class EsgwServer {
   int port() const { return port_; }
 
   // Health goes NOT_SERVING at once; in-flight calls get until grace to finish, then are
-  // cancelled; then the transport stops. Idempotent.
+  // cancelled; then the background work and the transport stop. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
   EsgwServer() = default;
+  // Probes due nodes, sniffs when due, and keeps health in step with the pool; reschedules
+  // itself on the timer queue.
+  void Maintain();
 
+  Options options_;
   int port_ = 0;
   std::unique_ptr<CurlTransport> transport_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::unique_ptr<NodePool> pool_;
+  std::unique_ptr<Prober> prober_;
+  std::unique_ptr<Sniffer> sniffer_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<AdminService> admin_;

@@ -79,7 +79,7 @@ grpc::ServerUnaryReactor* GatewayService::Search(grpc::CallbackServerContext* co
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
   auto* reactor = new UnaryCall();
   reactor->set_call(options_.dispatcher->Execute(
-      *std::move(http), DeadlineOf(*context),
+      *std::move(http), /*idempotent=*/true, DeadlineOf(*context),
       [reactor, response](Dispatcher::Result result) mutable {
         absl::Status status = Dispatcher::ResultStatus(result);
         if (status.ok()) {

@@ -30,6 +30,27 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(1),
 ABSL_FLAG(int, max_connections_per_node, 64,
           "keep-alive HTTP connections to one Elasticsearch node at most");
 ABSL_FLAG(int, transport_threads, 1, "HTTP event-loop threads");
+ABSL_FLAG(std::string, pool_mode, "sniffing",
+          "static_no_ping (seed list, no probes), static (seed list, background probes), "
+          "sniffing (static plus node discovery) or simple (no liveness at all; debugging)");
+ABSL_FLAG(std::string, selector, "least_loaded",
+          "least_loaded (power of two choices over in-flight x latency), round_robin, sticky or "
+          "random");
+ABSL_FLAG(std::string, sniff_mode, "seeds_plus_sniffed",
+          "with --pool_mode=sniffing: seeds_plus_sniffed, sniffed_only or off");
+ABSL_FLAG(bool, sniff_on_start, true, "sniff the cluster when esgw starts");
+ABSL_FLAG(absl::Duration, sniff_interval, absl::Minutes(5),
+          "sniff this often (+-10% jitter); 0 turns periodic sniffing off");
+ABSL_FLAG(bool, sniff_use_hostname, false,
+          "dial the host name rather than the IP of a 'host/ip:port' publish_address");
+ABSL_FLAG(absl::Duration, dead_timeout, absl::Seconds(1),
+          "how long a node stays dead after its first failure; doubles per failure in a row");
+ABSL_FLAG(absl::Duration, max_dead_timeout, absl::Seconds(60), "cap of --dead_timeout's doubling");
+ABSL_FLAG(int, soft_failure_threshold, 3,
+          "soft failures in a row (reset, timeout, 502-504) that eject a node");
+ABSL_FLAG(int, max_retries, 3, "retries of one request at most, on top of the first attempt");
+ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(1),
+          "timeout of the background probe (GET /) that brings a dead node back");
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30),
           "budget for a call whose client set no gRPC deadline");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -110,6 +131,31 @@ int main(int argc, char** argv) {
   options.transport.max_connections_per_node = absl::GetFlag(FLAGS_max_connections_per_node);
   options.transport.threads = absl::GetFlag(FLAGS_transport_threads);
   options.default_timeout = absl::GetFlag(FLAGS_request_timeout);
+
+  // Names that do not parse are reported with the accepted values, and the process exits 2.
+  auto pool_mode = esgw::ParsePoolMode(absl::GetFlag(FLAGS_pool_mode));
+  auto selector = esgw::ParseSelectorKind(absl::GetFlag(FLAGS_selector));
+  auto sniff_mode = esgw::ParseSniffMode(absl::GetFlag(FLAGS_sniff_mode));
+  for (const auto& [flag, status] :
+       {std::pair<const char*, absl::Status>{"pool_mode", pool_mode.status()},
+        {"selector", selector.status()},
+        {"sniff_mode", sniff_mode.status()}}) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "esgw-server: --%s: %s\n", flag, std::string(status.message()).c_str());
+      return 2;
+    }
+  }
+  options.pool.mode = *pool_mode;
+  options.pool.selector = *selector;
+  options.pool.backoff.base = absl::GetFlag(FLAGS_dead_timeout);
+  options.pool.backoff.cap = absl::GetFlag(FLAGS_max_dead_timeout);
+  options.pool.soft_failure_threshold = absl::GetFlag(FLAGS_soft_failure_threshold);
+  options.sniffer.mode = *sniff_mode;
+  options.sniffer.sniff_on_start = absl::GetFlag(FLAGS_sniff_on_start);
+  options.sniffer.interval = absl::GetFlag(FLAGS_sniff_interval);
+  options.sniffer.use_hostname = absl::GetFlag(FLAGS_sniff_use_hostname);
+  options.prober.timeout = absl::GetFlag(FLAGS_probe_timeout);
+  options.retry.max_retries = absl::GetFlag(FLAGS_max_retries);
 
   // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
   sigset_t stop_signals;

@@ -32,7 +32,8 @@ absl::Status ErrnoStatus(int error, absl::string_view what) {
   if (error == ECONNRESET || error == EPIPE) {
     return absl::AbortedError(absl::StrCat(what, ": connection reset by peer"));
   }
-  if (error == ECONNREFUSED) return absl::UnavailableError(absl::StrCat(what, ": connection refused"));
+  if (error == ECONNREFUSED)
+    return absl::UnavailableError(absl::StrCat(what, ": connection refused"));
   return absl::UnavailableError(absl::StrCat(what, ": ", strerror(error)));
 }
 
@@ -154,9 +155,11 @@ absl::Status BlockingHttpClient::WaitForClose(absl::Duration timeout) {
   }
 }
 
-absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::Send(
-    const std::string& method, const std::string& target, const std::string& body,
-    const HeaderList& headers, absl::Duration timeout) {
+absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::Send(const std::string& method,
+                                                                      const std::string& target,
+                                                                      const std::string& body,
+                                                                      const HeaderList& headers,
+                                                                      absl::Duration timeout) {
   std::string request = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: ", host_, "\r\n");
   bool has_type = FindHeader(headers, "Content-Type") != nullptr;
   for (const auto& [name, value] : headers) absl::StrAppend(&request, name, ": ", value, "\r\n");
@@ -169,8 +172,8 @@ absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::Send(
   return ReadResponse(method == "HEAD", absl::Now() + timeout);
 }
 
-absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::ReadResponse(
-    bool head, absl::Time deadline) {
+absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::ReadResponse(bool head,
+                                                                              absl::Time deadline) {
   while (true) {
     std::size_t head_end;
     while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
@@ -185,9 +188,8 @@ absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::ReadResponse(
       }
     }
     Response response;
-    ESGW_RETURN_IF_ERROR(
-        ParseResponseHead(absl::string_view(buffer_).substr(0, head_end), &response.status,
-                          &response.headers));
+    ESGW_RETURN_IF_ERROR(ParseResponseHead(absl::string_view(buffer_).substr(0, head_end),
+                                           &response.status, &response.headers));
     buffer_.erase(0, head_end + 4);
     if (response.status == 100) continue;  // interim response
     const std::string* transfer = response.Header("transfer-encoding");
@@ -232,12 +234,9 @@ absl::StatusOr<BlockingHttpClient::Response> BlockingHttpClient::ReadResponse(
   }
 }
 
-absl::StatusOr<BlockingHttpClient::Response> HttpRequestOnce(const std::string& address,
-                                                             const std::string& method,
-                                                             const std::string& target,
-                                                             const std::string& body,
-                                                             const HeaderList& headers,
-                                                             absl::Duration timeout) {
+absl::StatusOr<BlockingHttpClient::Response> HttpRequestOnce(
+    const std::string& address, const std::string& method, const std::string& target,
+    const std::string& body, const HeaderList& headers, absl::Duration timeout) {
   ESGW_ASSIGN_OR_RETURN(std::unique_ptr<BlockingHttpClient> client,
                         BlockingHttpClient::Connect(address, timeout));
   HeaderList all = headers;

@@ -25,7 +25,7 @@ class BlockingHttpClient {
 
   // Connects to "host:port". Errors: kUnavailable ("connection refused" ...), kDeadlineExceeded.
   static absl::StatusOr<std::unique_ptr<BlockingHttpClient>> Connect(const std::string& address,
-                                                                    absl::Duration timeout);
+                                                                     absl::Duration timeout);
   ~BlockingHttpClient();
 
   // Sends a request and reads its response. `headers` are added to Host, Content-Length and
@@ -46,7 +46,7 @@ class BlockingHttpClient {
 
  private:
   explicit BlockingHttpClient(int fd) : fd_(fd) {}
-  // Fills buffer_ until `done` says the response is complete.
+  // Reads one response (skipping interim 1xx ones) before `deadline`.
   absl::StatusOr<Response> ReadResponse(bool head, absl::Time deadline);
   absl::Status Fill(absl::Time deadline);  // reads at least one byte into buffer_
 

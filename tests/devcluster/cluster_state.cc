@@ -77,9 +77,9 @@ std::optional<EsError> CheckAgainstMapping(const IndexMapping& mapping, const Js
   error.status = 400;
   error.type = "document_parsing_exception";
   std::string preview = node.is_string() ? node.get<std::string>() : Dump(node);
-  error.reason = absl::StrCat("[1:1] failed to parse field [", path, "] of type [",
-                              field->es_type, "] in document with id '", id,
-                              "'. Preview of field's value: '", preview, "'");
+  error.reason =
+      absl::StrCat("[1:1] failed to parse field [", path, "] of type [", field->es_type,
+                   "] in document with id '", id, "'. Preview of field's value: '", preview, "'");
   return error;
 }
 
@@ -118,7 +118,8 @@ std::optional<EsError> ValidateIndexName(const std::string& name) {
   if (name.empty()) return InvalidIndexName(name, "must not be empty");
   if (name == "." || name == "..") return InvalidIndexName(name, "must not be '.' or '..'");
   if (name.size() > 255) {
-    return InvalidIndexName(name, absl::StrCat("index name is too long, (", name.size(), " > 255)"));
+    return InvalidIndexName(name,
+                            absl::StrCat("index name is too long, (", name.size(), " > 255)"));
   }
   if (name[0] == '_' || name[0] == '-' || name[0] == '+') {
     return InvalidIndexName(name, "must not start with '_', '-', or '+'");
@@ -135,7 +136,7 @@ ClusterState::ClusterState(int replicas) : replicas_(replicas) {}
 
 std::string ClusterState::RandomBase64(int bytes) {
   std::string raw;
-  absl::MutexLock lock(&id_mu_);
+  std::lock_guard<std::mutex> lock(id_mu_);
   for (int i = 0; i < bytes; ++i) {
     raw.push_back(static_cast<char>(absl::Uniform<unsigned>(bitgen_, 0u, 256u)));
   }
@@ -146,7 +147,7 @@ std::string ClusterState::GenerateId() {
   // Time, a counter and randomness, 15 bytes, so ids are unique and roughly time-ordered.
   std::string raw;
   uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
-  absl::MutexLock lock(&id_mu_);
+  std::lock_guard<std::mutex> lock(id_mu_);
   uint64_t counter = ++id_counter_;
   for (int shift = 40; shift >= 0; shift -= 8) raw.push_back(static_cast<char>(millis >> shift));
   for (int shift = 16; shift >= 0; shift -= 8) raw.push_back(static_cast<char>(counter >> shift));
@@ -213,7 +214,7 @@ absl::StatusOr<Json> ClusterState::CreateIndex(const std::string& name, absl::st
     if (!parsed.has_value()) return ToStatus(XContentParseError(body));
     if (!parsed->is_object()) return ToStatus(ParsingError("request body must be an object", 1, 1));
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   ESGW_RETURN_IF_ERROR(CreateLocked(name, parsed.has_value() ? &*parsed : nullptr).status());
   Json out = Json::object();
   out["acknowledged"] = true;
@@ -222,8 +223,8 @@ absl::StatusOr<Json> ClusterState::CreateIndex(const std::string& name, absl::st
   return out;
 }
 
-absl::StatusOr<std::vector<IndexData*>> ClusterState::ResolveLocked(
-    const std::string& expression, const ResolveOptions& options) {
+absl::StatusOr<std::vector<IndexData*>> ClusterState::ResolveLocked(const std::string& expression,
+                                                                    const ResolveOptions& options) {
   std::vector<std::string> all_names;
   for (const auto& [name, index] : indices_) all_names.push_back(name);
   std::sort(all_names.begin(), all_names.end());
@@ -236,11 +237,10 @@ absl::StatusOr<std::vector<IndexData*>> ClusterState::ResolveLocked(
   for (const std::string& part : parts) {
     if (part[0] == '-' && !chosen.empty()) {
       std::string pattern = part.substr(1);
-      chosen.erase(std::remove_if(chosen.begin(), chosen.end(),
-                                  [&](const std::string& name) {
-                                    return GlobMatch(pattern, name);
-                                  }),
-                   chosen.end());
+      chosen.erase(
+          std::remove_if(chosen.begin(), chosen.end(),
+                         [&](const std::string& name) { return GlobMatch(pattern, name); }),
+          chosen.end());
       continue;
     }
     if (absl::StrContains(part, '*')) {
@@ -269,7 +269,7 @@ absl::StatusOr<std::vector<IndexData*>> ClusterState::ResolveLocked(
 }
 
 absl::Status ClusterState::DeleteIndices(const std::string& expression) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   ResolveOptions options;
   ESGW_ASSIGN_OR_RETURN(std::vector<IndexData*> targets, ResolveLocked(expression, options));
   std::vector<std::string> names;
@@ -279,7 +279,7 @@ absl::Status ClusterState::DeleteIndices(const std::string& expression) {
 }
 
 bool ClusterState::IndexExists(const std::string& expression) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   ResolveOptions options;
   options.allow_no_indices = false;
   return ResolveLocked(expression, options).ok();
@@ -287,7 +287,7 @@ bool ClusterState::IndexExists(const std::string& expression) {
 
 absl::StatusOr<Json> ClusterState::DescribeIndices(const std::string& expression,
                                                    bool mappings_only) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   ESGW_ASSIGN_OR_RETURN(std::vector<IndexData*> targets,
                         ResolveLocked(expression, ResolveOptions()));
   Json out = Json::object();
@@ -319,7 +319,7 @@ absl::StatusOr<Json> ClusterState::DescribeIndices(const std::string& expression
 }
 
 WriteResult ClusterState::Write(const WriteOp& op, bool forced_refresh, bool bulk_item) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   return WriteLocked(op, forced_refresh, bulk_item);
 }
 
@@ -327,7 +327,7 @@ std::vector<WriteResult> ClusterState::WriteBulk(const std::vector<WriteOp>& ops
                                                  bool forced_refresh) {
   std::vector<WriteResult> results;
   results.reserve(ops.size());
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   for (const WriteOp& op : ops) results.push_back(WriteLocked(op, forced_refresh, true));
   return results;
 }
@@ -388,10 +388,10 @@ WriteResult ClusterState::WriteLocked(const WriteOp& op, bool forced_refresh, bo
         return fail(ConflictError(*index, id, required + "but no document was found"));
       }
     } else if (existing->seq_no != want_seq || existing->primary_term != want_term) {
-      return fail(ConflictError(
-          *index, id,
-          absl::StrCat(required, "current document has seqNo [", existing->seq_no,
-                       "] and primary term [", existing->primary_term, "]")));
+      return fail(
+          ConflictError(*index, id,
+                        absl::StrCat(required, "current document has seqNo [", existing->seq_no,
+                                     "] and primary term [", existing->primary_term, "]")));
     }
   }
 
@@ -405,13 +405,12 @@ WriteResult ClusterState::WriteLocked(const WriteOp& op, bool forced_refresh, bo
       return fail(DocumentParsingError(op.source, "failed to parse: malformed JSON"));
     }
     if (!parsed->is_object()) {
-      return fail(DocumentParsingError(
-          "", "Malformed content, must start with an object"));
+      return fail(DocumentParsingError("", "Malformed content, must start with an object"));
     }
     if (op.type == WriteOp::Type::kCreate && exists) {
-      return fail(ConflictError(*index, id,
-                                absl::StrCat("document already exists (current version [",
-                                             existing->version, "])")));
+      return fail(ConflictError(
+          *index, id,
+          absl::StrCat("document already exists (current version [", existing->version, "])")));
     }
     new_source = op.source;
     new_parsed = std::move(*parsed);
@@ -423,8 +422,8 @@ WriteResult ClusterState::WriteLocked(const WriteOp& op, bool forced_refresh, bo
       if (key != "doc" && key != "upsert" && key != "doc_as_upsert" && key != "detect_noop" &&
           key != "_source" && key != "script" && key != "scripted_upsert") {
         auto [line, column] = LocateKey(op.source, key);
-        return fail(ParsingError(absl::StrCat("[UpdateRequest] unknown field [", key, "]"), line,
-                                 column));
+        return fail(
+            ParsingError(absl::StrCat("[UpdateRequest] unknown field [", key, "]"), line, column));
       }
     }
     if (Find(*body, "script") != nullptr) {
@@ -516,12 +515,13 @@ WriteResult ClusterState::WriteLocked(const WriteOp& op, bool forced_refresh, bo
 absl::StatusOr<std::pair<int, std::string>> ClusterState::Get(const std::string& index_name,
                                                               const std::string& id,
                                                               const SourceFilter& source) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto index_it = indices_.find(index_name);
   if (index_it == indices_.end()) return ToStatus(IndexNotFound(index_name));
   const IndexData& index = *index_it->second;
   auto it = index.docs.find(id);
-  std::string out = absl::StrCat("{\"_index\":", Dump(Json(index.name)), ",\"_id\":", Dump(Json(id)));
+  std::string out =
+      absl::StrCat("{\"_index\":", Dump(Json(index.name)), ",\"_id\":", Dump(Json(id)));
   if (it == index.docs.end() || it->second.deleted) {
     absl::StrAppend(&out, ",\"found\":false}");
     return std::make_pair(404, std::move(out));
@@ -543,7 +543,7 @@ absl::StatusOr<std::string> ClusterState::Search(const std::string& expression,
                                                  const SearchRequest& request,
                                                  const ResolveOptions& options,
                                                  absl::string_view node_id, absl::Time start) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   ESGW_ASSIGN_OR_RETURN(std::vector<IndexData*> targets, ResolveLocked(expression, options));
   std::vector<const IndexData*> indices(targets.begin(), targets.end());
   return ExecuteSearch(indices, request, node_id, start);
@@ -552,21 +552,21 @@ absl::StatusOr<std::string> ClusterState::Search(const std::string& expression,
 absl::StatusOr<std::pair<int64_t, int>> ClusterState::Count(const std::string& expression,
                                                             const Query* query,
                                                             const ResolveOptions& options) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   ESGW_ASSIGN_OR_RETURN(std::vector<IndexData*> targets, ResolveLocked(expression, options));
   std::vector<const IndexData*> indices(targets.begin(), targets.end());
   return std::make_pair(CountMatches(indices, query), static_cast<int>(indices.size()));
 }
 
 absl::StatusOr<int> ClusterState::Refresh(const std::string& expression) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   ESGW_ASSIGN_OR_RETURN(std::vector<IndexData*> targets,
                         ResolveLocked(expression, ResolveOptions()));
   return static_cast<int>(targets.size()) * (1 + replicas_);
 }
 
 ClusterState::Health ClusterState::GetHealth() {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   return Health{static_cast<int>(indices_.size()), replicas_};
 }
 
@@ -576,12 +576,12 @@ void ClusterState::SetBulkRejectEvery(int every) {
 }
 
 void ClusterState::SetRejectingNodeName(std::string name) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   rejecting_node_ = std::move(name);
 }
 
 absl::StatusOr<Json> ClusterState::DescribeDocs(const std::string& index_name) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = indices_.find(index_name);
   if (it == indices_.end()) return ToStatus(IndexNotFound(index_name));
   std::vector<const Document*> docs;
@@ -602,7 +602,7 @@ absl::StatusOr<Json> ClusterState::DescribeDocs(const std::string& index_name) {
 }
 
 void ClusterState::Clear() {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   indices_.clear();
 }
 

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,6 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tests/devcluster/es_error.h"
 #include "tests/devcluster/index_data.h"
@@ -127,11 +128,12 @@ class ClusterState {
   std::atomic<int64_t> bulk_items_seen_{0};
   std::atomic<int64_t> bulk_items_rejected_{0};
 
-  absl::Mutex mu_;
+  // Standard mutexes rather than absl::Mutex: Debian's prebuilt abseil is not TSan-instrumented.
+  std::shared_mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<IndexData>> indices_ ABSL_GUARDED_BY(mu_);
   std::string rejecting_node_ ABSL_GUARDED_BY(mu_) = "devnode-0";
 
-  absl::Mutex id_mu_;
+  std::mutex id_mu_;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(id_mu_);
   uint64_t id_counter_ ABSL_GUARDED_BY(id_mu_) = 0;
 };

@@ -67,9 +67,8 @@ HttpResponse ControlApi::InjectedStatusResponse(int code, const std::string& nod
                                        "queued tasks = 1000] (injected by esgw-devcluster)"));
       break;
     case 503:
-      error = SimpleError(
-          503, "cluster_block_exception",
-          "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];");
+      error = SimpleError(503, "cluster_block_exception",
+                          "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];");
       break;
     case 401:
       error = SimpleError(401, "security_exception",
@@ -86,8 +85,7 @@ HttpResponse ControlApi::InjectedStatusResponse(int code, const std::string& nod
   }
   HttpResponse response = ErrorResponse(error);
   if (code == 401) {
-    response.headers.emplace_back("WWW-Authenticate",
-                                  "Basic realm=\"security\" charset=\"UTF-8\"");
+    response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"security\" charset=\"UTF-8\"");
   }
   return response;
 }
@@ -185,8 +183,7 @@ HttpResponse ControlApi::Handle(const HttpRequest& request) {
       if (!absl::SimpleAtoi(request.Param("code"), &code) || code < 200 || code > 599) {
         return Fail(400, "code must be an HTTP status between 200 and 599");
       }
-      server.SetStatusOverride(
-          InjectedStatusResponse(code, cluster_->cluster().nodes[node].name));
+      server.SetStatusOverride(InjectedStatusResponse(code, cluster_->cluster().nodes[node].name));
     } else if (action == "reset") {
       server.ResetNextRequest();
     } else if (action == "close_idle") {

@@ -26,8 +26,8 @@ class DevClusterServer {
     int nodes = 3;
     int master_only_nodes = 0;
     int coordinating_nodes = 0;
-    int base_port = 9200;    // node i listens on base_port + i; 0 picks free ports for all
-    int control_port = -1;   // -1: base_port + 100 (a free port when base_port is 0)
+    int base_port = 9200;   // node i listens on base_port + i; 0 picks free ports for all
+    int control_port = -1;  // -1: base_port + 100 (a free port when base_port is 0)
     std::string cluster_name = "esgw-devcluster";
     bool sample_data = false;
     absl::Duration keepalive_timeout = absl::ZeroDuration();

@@ -1,10 +1,10 @@
 // In-process tests of the dev cluster's Elasticsearch semantics: queries, sorting, paging,
 // _source, aggregations, writes and versions, error shapes, routing. No sockets: requests go
 // straight to EsApi::Handle.
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "tests/devcluster/cluster_state.h"
@@ -38,10 +38,10 @@ class EngineTest : public ::testing::Test {
   HttpResponse Call(const std::string& method, const std::string& target,
                     const std::string& body = "") {
     HttpRequest request;
-    EXPECT_TRUE(ParseRequestHead(absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: x"),
-                                 &request)
-                    .ok());
+    EXPECT_TRUE(
+        ParseRequestHead(absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: x"), &request).ok());
     request.body = body;
+    if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
     return api_->Handle(0, request);
   }
 
@@ -81,8 +81,7 @@ TEST_F(EngineTest, SourceIsReturnedAsTheIndexedBytes) {
 }
 
 TEST_F(EngineTest, TermMatchesKeywordExactlyAndTextTokens) {
-  ASSERT_EQ(Call("PUT", "/kw", R"({"mappings":{"properties":{"tag":{"type":"keyword"}}}})")
-                .status,
+  ASSERT_EQ(Call("PUT", "/kw", R"({"mappings":{"properties":{"tag":{"type":"keyword"}}}})").status,
             200);
   Index("kw", "1", R"({"tag":"Red Apple","title":"Red Apple"})");
   Index("kw", "2", R"({"tag":"red","title":"green pear"})");
@@ -156,8 +155,9 @@ TEST_F(EngineTest, SortingPagingAndTotals) {
     Index("p", absl::StrCat(i), absl::StrCat(R"({"n":)", i % 4, R"(,"k":"k)", 20 - i, R"("})"));
   }
   Index("p", "nokey", R"({"k":"zz"})");
-  Json sorted = CallJson("POST", "/p/_search",
-                         R"({"sort":[{"n":{"order":"desc"}},{"k.keyword":"asc"}],"size":3,"from":1})", 200);
+  Json sorted =
+      CallJson("POST", "/p/_search",
+               R"({"sort":[{"n":{"order":"desc"}},{"k.keyword":"asc"}],"size":3,"from":1})", 200);
   EXPECT_TRUE(sorted["hits"]["max_score"].is_null());
   ASSERT_EQ(sorted["hits"]["hits"].size(), 3u);
   EXPECT_TRUE(sorted["hits"]["hits"][0]["_score"].is_null());
@@ -179,8 +179,8 @@ TEST_F(EngineTest, SortingPagingAndTotals) {
   EXPECT_EQ(by_param["hits"]["hits"][0]["_id"], "nokey");
 
   // search_after continues after the last sort values.
-  Json page = CallJson("POST", "/p/_search", R"({"sort":["k.keyword"],"size":2,"search_after":["k17"]})",
-                       200);
+  Json page = CallJson("POST", "/p/_search",
+                       R"({"sort":["k.keyword"],"size":2,"search_after":["k17"]})", 200);
   EXPECT_EQ(page["hits"]["hits"][0]["sort"][0], "k18");
 }
 
@@ -192,8 +192,7 @@ TEST_F(EngineTest, SourceFiltering) {
   EXPECT_EQ(some["hits"]["hits"][0]["_source"],
             Json::parse(R"({"b":{"c":2},"e":[{"f":4,"g":5}]})"));
   Json excluded = CallJson("POST", "/s/_search", R"({"_source":{"excludes":["b"]}})", 200);
-  EXPECT_EQ(excluded["hits"]["hits"][0]["_source"],
-            Json::parse(R"({"a":1,"e":[{"f":4,"g":5}]})"));
+  EXPECT_EQ(excluded["hits"]["hits"][0]["_source"], Json::parse(R"({"a":1,"e":[{"f":4,"g":5}]})"));
   Json get = CallJson("GET", "/s/_doc/1?_source_includes=a", "", 200);
   EXPECT_EQ(get["_source"], Json::parse(R"({"a":1})"));
 }
@@ -226,8 +225,8 @@ TEST_F(EngineTest, Aggregations) {
   EXPECT_TRUE(typed["aggregations"].contains("sterms#c"));
 
   // Text fields cannot be aggregated, as in Elasticsearch.
-  Json error = CallJson("POST", "/products/_search",
-                        R"({"aggs":{"x":{"terms":{"field":"name"}}}})", 400);
+  Json error =
+      CallJson("POST", "/products/_search", R"({"aggs":{"x":{"terms":{"field":"name"}}}})", 400);
   EXPECT_EQ(error["error"]["type"], "search_phase_execution_exception");
   EXPECT_EQ(error["error"]["root_cause"][0]["type"], "illegal_argument_exception");
 }
@@ -241,15 +240,15 @@ TEST_F(EngineTest, VersionsSeqNosAndConditionalWrites) {
   EXPECT_EQ(second["_version"], 2);
   EXPECT_EQ(second["result"], "updated");
   int64_t seq = second["_seq_no"].get<int64_t>();
-  Json conflict = CallJson("PUT", absl::StrCat("/v/_doc/a%2Fb?if_seq_no=", seq - 1,
-                                               "&if_primary_term=1"),
-                           R"({"x":3})", 409);
+  Json conflict =
+      CallJson("PUT", absl::StrCat("/v/_doc/a%2Fb?if_seq_no=", seq - 1, "&if_primary_term=1"),
+               R"({"x":3})", 409);
   EXPECT_EQ(conflict["error"]["reason"],
             absl::StrCat("[a/b]: version conflict, required seqNo [", seq - 1,
                          "], primary term [1]. current document has seqNo [", seq,
                          "] and primary term [1]"));
-  CallJson("PUT", absl::StrCat("/v/_doc/a%2Fb?if_seq_no=", seq, "&if_primary_term=1"),
-           R"({"x":3})", 200);
+  CallJson("PUT", absl::StrCat("/v/_doc/a%2Fb?if_seq_no=", seq, "&if_primary_term=1"), R"({"x":3})",
+           200);
   Json create = CallJson("PUT", "/v/_create/a%2Fb", R"({"x":4})", 409);
   EXPECT_EQ(create["error"]["reason"],
             "[a/b]: version conflict, document already exists (current version [3])");
@@ -326,8 +325,8 @@ TEST_F(EngineTest, BulkRejectionIsCountedAcrossRequestsAndNotApplied) {
   Json first = CallJson("POST", "/_bulk", body, 200);
   EXPECT_EQ(first["items"][1]["index"]["status"], 429);
   EXPECT_EQ(first["items"][1]["index"]["error"]["type"], "es_rejected_execution_exception");
-  Json second = CallJson("POST", "/_bulk", "{\"index\":{\"_index\":\"rj\",\"_id\":\"9\"}}\n{}\n",
-                         200);
+  Json second =
+      CallJson("POST", "/_bulk", "{\"index\":{\"_index\":\"rj\",\"_id\":\"9\"}}\n{}\n", 200);
   EXPECT_EQ(second["items"][0]["index"]["status"], 429);  // 4th item overall
   absl::StatusOr<Json> docs = state_.DescribeDocs("rj");
   ASSERT_TRUE(docs.ok());
@@ -405,16 +404,39 @@ TEST_F(EngineTest, RoutingErrorsAndResponseParameters) {
 
 TEST_F(EngineTest, MultiSearch) {
   Index("ms", "1", R"({"n":1})");
-  Json response = CallJson(
-      "POST", "/ms/_msearch",
-      "{}\n{\"query\":{\"match_all\":{}}}\n{\"index\":\"nope\"}\n{}\n{\"index\":\"ms\"}\n{\"qu\":1}\n",
-      200);
-  ASSERT_EQ(response["responses"].size(), 3u);
+  Json response = CallJson("POST", "/ms/_msearch",
+                           "{}\n{\"query\":{\"match_all\":{}}}\n{\"index\":\"nope\"}\n{}\n", 200);
+  ASSERT_EQ(response["responses"].size(), 2u);
   EXPECT_EQ(response["responses"][0]["status"], 200);
   EXPECT_EQ(response["responses"][0]["hits"]["total"]["value"], 1);
   EXPECT_EQ(response["responses"][1]["status"], 404);
   EXPECT_EQ(response["responses"][1]["error"]["type"], "index_not_found_exception");
-  EXPECT_EQ(response["responses"][2]["status"], 400);
+  // A malformed body fails the whole request, as in Elasticsearch.
+  Json malformed = CallJson("POST", "/ms/_msearch", "{}\n{\"qu\":1}\n", 400);
+  EXPECT_EQ(malformed["error"]["type"], "parsing_exception");
+}
+
+TEST_F(EngineTest, ContentTypeRules) {
+  HttpRequest request;
+  ASSERT_TRUE(ParseRequestHead("POST /_search HTTP/1.1\r\nContent-Type: "
+                               "application/x-www-form-urlencoded",
+                               &request)
+                  .ok());
+  request.body = "{}";
+  HttpResponse refused = api_->Handle(0, request);
+  EXPECT_EQ(refused.status, 406);
+  EXPECT_EQ(refused.body,
+            R"({"error":"Content-Type header [application/x-www-form-urlencoded] is not )"
+            R"(supported","status":406})");
+  request.headers.clear();
+  EXPECT_EQ(api_->Handle(0, request).body,
+            R"({"error":"Content-Type header is missing","status":406})");
+  request.headers = {{"Content-Type", "application/vnd.elasticsearch+json; compatible-with=8"},
+                     {"Accept", "application/vnd.elasticsearch+json; compatible-with=8"}};
+  HttpResponse compatible = api_->Handle(0, request);
+  EXPECT_EQ(compatible.status, 200);
+  EXPECT_EQ(*FindHeader(compatible.headers, "content-type"),
+            "application/vnd.elasticsearch+json;compatible-with=8");
 }
 
 TEST(DateParsingTest, AcceptsIsoFormsAndEpochMillis) {
@@ -431,7 +453,8 @@ TEST(DateParsingTest, AcceptsIsoFormsAndEpochMillis) {
 
 TEST(HttpMessageTest, ChunkedGzipAndUrlDecoding) {
   std::string body;
-  absl::StatusOr<std::size_t> consumed = DecodeChunked("4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\nX", &body);
+  absl::StatusOr<std::size_t> consumed =
+      DecodeChunked("4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\nX", &body);
   ASSERT_TRUE(consumed.ok());
   EXPECT_EQ(*consumed, 24u);
   EXPECT_EQ(body, "Wikipedia");

@@ -5,11 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "tests/devcluster/es_error.h"
 #include "tests/devcluster/json.h"
@@ -62,8 +64,8 @@ std::vector<Route> MatchRoutes(const std::vector<std::string>& s) {
   std::vector<Route> routes;
   auto add = [&routes](Endpoint endpoint, std::vector<std::string> methods, std::string index = "",
                        std::string id = "", std::string filter = "") {
-    routes.push_back(Route{endpoint, std::move(methods), std::move(index), std::move(id),
-                           std::move(filter)});
+    routes.push_back(
+        Route{endpoint, std::move(methods), std::move(index), std::move(id), std::move(filter)});
   };
   switch (s.size()) {
     case 0:
@@ -130,8 +132,8 @@ bool ForcedRefresh(const HttpRequest& request) {
 using PathPattern = std::vector<std::string>;
 
 // Keeps the parts of `node` selected by `states` (pattern, position-in-pattern pairs).
-bool FilterNode(const Json& node, const std::vector<std::pair<const PathPattern*, std::size_t>>& states,
-                Json* out) {
+bool FilterNode(const Json& node,
+                const std::vector<std::pair<const PathPattern*, std::size_t>>& states, Json* out) {
   for (const auto& [pattern, position] : states) {
     if (position == pattern->size()) {
       *out = node;
@@ -242,8 +244,7 @@ std::string ScalarText(const Json& value) {
 HttpResponse JsonResponse(int status, std::string body) {
   HttpResponse response;
   response.status = status;
-  response.headers = {{"X-elastic-product", "Elasticsearch"},
-                      {"content-type", "application/json"}};
+  response.headers = {{"X-elastic-product", "Elasticsearch"}, {"content-type", "application/json"}};
   response.body = std::move(body);
   return response;
 }
@@ -296,7 +297,35 @@ std::string EsApi::Classify(const HttpRequest& request) {
 }
 
 HttpResponse EsApi::Handle(int node, const HttpRequest& request) const {
+  // As ES 8, a request with a body must say it is JSON (or NDJSON); browser-safe form types
+  // are refused to prevent CSRF.
+  const std::string* content_type = request.Header("Content-Type");
+  if (!request.body.empty()) {
+    std::string media = content_type == nullptr ? "" : *content_type;
+    media = absl::AsciiStrToLower(absl::StripAsciiWhitespace(media.substr(0, media.find(';'))));
+    if (content_type == nullptr ||
+        (media != "application/json" && media != "application/x-ndjson" &&
+         media != "application/vnd.elasticsearch+json" &&
+         media != "application/vnd.elasticsearch+x-ndjson")) {
+      Json body = Json::object();
+      body["error"] = content_type == nullptr ? "Content-Type header is missing"
+                                              : absl::StrCat("Content-Type header [", *content_type,
+                                                             "] is not supported");
+      body["status"] = 406;
+      return JsonResponse(406, Dump(body));
+    }
+  }
   HttpResponse response = Dispatch(node, request);
+  // Clients asking for the versioned media type get it back, as from ES 8.
+  const std::string* accept = request.Header("Accept");
+  if ((accept != nullptr && absl::StrContains(*accept, "compatible-with=")) ||
+      (content_type != nullptr && absl::StrContains(*content_type, "compatible-with="))) {
+    for (auto& [name, value] : response.headers) {
+      if (name == "content-type" && value == "application/json") {
+        value = "application/vnd.elasticsearch+json;compatible-with=8";
+      }
+    }
+  }
   response.body = ApplyResponseParams(request, std::move(response.body));
   if (const std::string* opaque = request.Header("X-Opaque-Id")) {
     response.headers.emplace_back("X-Opaque-Id", *opaque);
@@ -328,9 +357,9 @@ HttpResponse EsApi::Dispatch(int node, const HttpRequest& request) const {
       }
     }
     Json body = Json::object();
-    body["error"] = absl::StrCat("Incorrect HTTP method for uri [", request.target,
-                                 "] and method [", request.method, "], allowed: [",
-                                 absl::StrJoin(allowed, ", "), "]");
+    body["error"] =
+        absl::StrCat("Incorrect HTTP method for uri [", request.target, "] and method [",
+                     request.method, "], allowed: [", absl::StrJoin(allowed, ", "), "]");
     body["status"] = 405;
     HttpResponse response = JsonResponse(405, Dump(body));
     response.headers.emplace_back("Allow", absl::StrJoin(allowed, ","));
@@ -453,8 +482,7 @@ HttpResponse EsApi::ClusterHealth() const {
   return JsonResponse(200, Dump(body));
 }
 
-HttpResponse EsApi::Search(int node, const std::string& indices,
-                           const HttpRequest& request) const {
+HttpResponse EsApi::Search(int node, const std::string& indices, const HttpRequest& request) const {
   absl::Time start = absl::Now();
   absl::StatusOr<SearchRequest> parsed = ParseSearchRequest(request.body, request.params);
   if (!parsed.ok()) return ErrorResponse(FromStatus(parsed.status()));
@@ -475,50 +503,62 @@ HttpResponse EsApi::MultiSearch(int node, const std::string& indices,
         IllegalArgument("The msearch request must be terminated by a newline [\\n]"));
   }
   std::vector<absl::string_view> lines = NdjsonLines(request.body);
-  std::vector<std::string> responses;
+  // Like Elasticsearch, parse every header and body first: a malformed one fails the whole
+  // request, while execution errors (a missing index) are reported per item.
+  struct Item {
+    std::string target;
+    ResolveOptions options;
+    SearchRequest search;
+  };
+  std::vector<Item> items;
   for (std::size_t i = 0; i < lines.size(); i += 2) {
     Json header = Json::object();
     if (!IsBlank(lines[i])) {
       std::optional<Json> parsed = ParseJson(lines[i]);
       if (!parsed.has_value()) return ErrorResponse(XContentParseError(lines[i]));
       if (!parsed->is_object()) {
-        return ErrorResponse(IllegalArgument(absl::StrCat(
-            "Malformed msearch header line [", i + 1, "], expected START_OBJECT but found [",
-            TokenName(*parsed), "]")));
+        return ErrorResponse(IllegalArgument(absl::StrCat("Malformed msearch header line [", i + 1,
+                                                          "], expected START_OBJECT but found [",
+                                                          TokenName(*parsed), "]")));
       }
       header = std::move(*parsed);
     }
     if (i + 1 >= lines.size()) {
       return ErrorResponse(ActionValidation("no search body for the last header"));
     }
-    std::string target = indices;
-    ParamMap params;
+    Item item;
+    item.target = indices;
     if (const Json* index = Find(header, "index")) {
       if (index->is_string()) {
-        target = index->get<std::string>();
+        item.target = index->get<std::string>();
       } else if (index->is_array()) {
         std::vector<std::string> names;
         for (const Json& name : *index) {
           if (name.is_string()) names.push_back(name.get<std::string>());
         }
-        target = absl::StrJoin(names, ",");
+        item.target = absl::StrJoin(names, ",");
       }
     }
-    ResolveOptions options;
-    options.ignore_unavailable = GetBool(header, "ignore_unavailable").value_or(false);
-    options.allow_no_indices = GetBool(header, "allow_no_indices").value_or(true);
+    item.options.ignore_unavailable = GetBool(header, "ignore_unavailable").value_or(false);
+    item.options.allow_no_indices = GetBool(header, "allow_no_indices").value_or(true);
+    ParamMap params;
     for (const char* name : {"rest_total_hits_as_int", "typed_keys"}) {
       if (request.HasParam(name)) params[name] = request.Param(name);
     }
     absl::StatusOr<SearchRequest> parsed = ParseSearchRequest(lines[i + 1], params);
+    if (!parsed.ok()) return ErrorResponse(FromStatus(parsed.status()));
+    item.search = std::move(*parsed);
+    items.push_back(std::move(item));
+  }
+  std::vector<std::string> responses;
+  for (const Item& item : items) {
     absl::StatusOr<std::string> result =
-        parsed.ok() ? state_->Search(target, *parsed, options, cluster_.nodes[node].id, start)
-                    : absl::StatusOr<std::string>(parsed.status());
+        state_->Search(item.target, item.search, item.options, cluster_.nodes[node].id, start);
     if (result.ok()) {
-      std::string item = std::move(*result);
-      item.pop_back();  // the closing brace, to add the item status
-      absl::StrAppend(&item, ",\"status\":200}");
-      responses.push_back(std::move(item));
+      std::string text = std::move(*result);
+      text.pop_back();  // the closing brace, to add the item status
+      absl::StrAppend(&text, ",\"status\":200}");
+      responses.push_back(std::move(text));
     } else {
       responses.push_back(Dump(FromStatus(result.status()).ToResponseJson()));
     }
@@ -536,10 +576,8 @@ HttpResponse EsApi::CountDocs(const std::string& indices, const HttpRequest& req
   if (!count.ok()) return ErrorResponse(FromStatus(count.status()));
   Json body = Json::object();
   body["count"] = count->first;
-  body["_shards"] = {{"total", count->second},
-                     {"successful", count->second},
-                     {"skipped", 0},
-                     {"failed", 0}};
+  body["_shards"] = {
+      {"total", count->second}, {"successful", count->second}, {"skipped", 0}, {"failed", 0}};
   return JsonResponse(200, Dump(body));
 }
 
@@ -553,8 +591,7 @@ HttpResponse EsApi::Bulk(const std::string& default_index, const HttpRequest& re
     return ErrorResponse(error);
   }
   if (!absl::EndsWith(request.body, "\n")) {
-    return ErrorResponse(
-        IllegalArgument("The bulk request must be terminated by a newline [\\n]"));
+    return ErrorResponse(IllegalArgument("The bulk request must be terminated by a newline [\\n]"));
   }
   const std::string default_routing = request.Param("routing");
   std::vector<absl::string_view> lines = NdjsonLines(request.body);
@@ -566,10 +603,10 @@ HttpResponse EsApi::Bulk(const std::string& default_index, const HttpRequest& re
     std::optional<Json> action_line = ParseJson(lines[i]);
     if (!action_line.has_value()) return ErrorResponse(XContentParseError(lines[i]));
     if (!action_line->is_object() || action_line->empty()) {
-      return ErrorResponse(IllegalArgument(absl::StrCat(
-          "Malformed action/metadata line [", line_number, "], expected ",
-          action_line->is_object() ? "FIELD_NAME" : "START_OBJECT", " but found [",
-          action_line->is_object() ? "END_OBJECT" : TokenName(*action_line), "]")));
+      return ErrorResponse(IllegalArgument(
+          absl::StrCat("Malformed action/metadata line [", line_number, "], expected ",
+                       action_line->is_object() ? "FIELD_NAME" : "START_OBJECT", " but found [",
+                       action_line->is_object() ? "END_OBJECT" : TokenName(*action_line), "]")));
     }
     const std::string action = action_line->begin().key();
     const Json& meta = action_line->begin().value();
@@ -583,26 +620,24 @@ HttpResponse EsApi::Bulk(const std::string& default_index, const HttpRequest& re
     } else if (action == "delete") {
       op.type = WriteOp::Type::kDelete;
     } else {
-      return ErrorResponse(IllegalArgument(
-          absl::StrCat("Malformed action/metadata line [", line_number,
-                       "], expected field [create], [delete], [index] or [update] but found [",
-                       action, "]")));
+      return ErrorResponse(IllegalArgument(absl::StrCat(
+          "Malformed action/metadata line [", line_number,
+          "], expected field [create], [delete], [index] or [update] but found [", action, "]")));
     }
     if (!meta.is_object()) {
-      return ErrorResponse(IllegalArgument(
-          absl::StrCat("Malformed action/metadata line [", line_number,
-                       "], expected START_OBJECT or END_OBJECT but found [", TokenName(meta),
-                       "]")));
+      return ErrorResponse(IllegalArgument(absl::StrCat(
+          "Malformed action/metadata line [", line_number,
+          "], expected START_OBJECT or END_OBJECT but found [", TokenName(meta), "]")));
     }
     op.index = default_index;
     op.routing = default_routing;
     for (const auto& [key, value] : meta.items()) {
       if (value.is_object() || value.is_array()) {
         if (key == "_source" || key == "dynamic_templates") continue;
-        return ErrorResponse(IllegalArgument(absl::StrCat(
-            "Malformed action/metadata line [", line_number,
-            "], expected a simple value for field [", key, "] but found [", TokenName(value),
-            "]")));
+        return ErrorResponse(
+            IllegalArgument(absl::StrCat("Malformed action/metadata line [", line_number,
+                                         "], expected a simple value for field [", key,
+                                         "] but found [", TokenName(value), "]")));
       }
       if (key == "_index") {
         op.index = ScalarText(value);
@@ -620,18 +655,15 @@ HttpResponse EsApi::Bulk(const std::string& default_index, const HttpRequest& re
         }
       } else if (key == "pipeline" || key == "require_alias" || key == "retry_on_conflict" ||
                  key == "version" || key == "version_type" || key == "list_executed_pipelines" ||
-                 key == "require_data_stream" || key == "if_seq_no" ||
-                 key == "if_primary_term") {
+                 key == "require_data_stream" || key == "if_seq_no" || key == "if_primary_term") {
         continue;
       } else {
         return ErrorResponse(IllegalArgument(absl::StrCat(
-            "Action/metadata line [", line_number, "] contains an unknown parameter [", key,
-            "]")));
+            "Action/metadata line [", line_number, "] contains an unknown parameter [", key, "]")));
       }
     }
     if (op.index.empty()) return ErrorResponse(ActionValidation("index is missing"));
-    if (op.id.empty() &&
-        (op.type == WriteOp::Type::kUpdate || op.type == WriteOp::Type::kDelete)) {
+    if (op.id.empty() && (op.type == WriteOp::Type::kUpdate || op.type == WriteOp::Type::kDelete)) {
       return ErrorResponse(ActionValidation("id is missing"));
     }
     if (op.type != WriteOp::Type::kDelete) {
@@ -693,7 +725,7 @@ HttpResponse EsApi::IndexDoc(const std::string& index, const std::string& id, bo
                              const HttpRequest& request) const {
   WriteOp op;
   op.type = create || request.Param("op_type") == "create" ? WriteOp::Type::kCreate
-                                                            : WriteOp::Type::kIndex;
+                                                           : WriteOp::Type::kIndex;
   op.index = index;
   op.id = id;
   op.routing = request.Param("routing");
@@ -703,9 +735,8 @@ HttpResponse EsApi::IndexDoc(const std::string& index, const std::string& id, bo
     if (!request.HasParam(name)) continue;
     int64_t value = 0;
     if (!absl::SimpleAtoi(request.Param(name), &value)) {
-      return ErrorResponse(IllegalArgument(absl::StrCat("Failed to parse long parameter [", name,
-                                                        "] with value [", request.Param(name),
-                                                        "]")));
+      return ErrorResponse(IllegalArgument(absl::StrCat(
+          "Failed to parse long parameter [", name, "] with value [", request.Param(name), "]")));
     }
     *target = value;
   }

@@ -55,8 +55,7 @@ class EsApi {
   HttpResponse NodesInfo(int node, const std::string& filter) const;
   HttpResponse ClusterHealth() const;
   HttpResponse Search(int node, const std::string& indices, const HttpRequest& request) const;
-  HttpResponse MultiSearch(int node, const std::string& indices,
-                           const HttpRequest& request) const;
+  HttpResponse MultiSearch(int node, const std::string& indices, const HttpRequest& request) const;
   HttpResponse CountDocs(const std::string& indices, const HttpRequest& request) const;
   HttpResponse Bulk(const std::string& index, const HttpRequest& request) const;
   HttpResponse Refresh(const std::string& indices) const;

@@ -17,7 +17,7 @@ struct EsError {
   int status = 500;
   std::string type;
   std::string reason;
-  Json extra = Json::object();     // extra fields after type/reason (index, line, col ...)
+  Json extra = Json::object();      // extra fields after type/reason (index, line, col ...)
   Json top_extra = Json::object();  // fields only on the top-level error (phase, grouped ...)
   std::shared_ptr<EsError> caused_by;
   // When set, the root cause is this error instead of the innermost cause.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -69,7 +70,7 @@ absl::StatusOr<std::unique_ptr<FaultHttpServer>> FaultHttpServer::Start(Options 
   server->port_ = server->options_.port;
   server->accept_wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (server->accept_wake_fd_ < 0) return absl::InternalError("eventfd failed");
-  absl::MutexLock lock(&server->control_mu_);
+  std::lock_guard<std::mutex> lock(server->control_mu_);
   if (absl::Status status = server->Listen(); !status.ok()) return status;
   server->StartAccepting();
   return server;
@@ -142,7 +143,7 @@ void FaultHttpServer::AcceptLoop(int listen_fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ++connections_accepted_;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       ++active_threads_;
     }
     std::thread(&FaultHttpServer::ConnectionMain, this, fd).detach();
@@ -156,7 +157,7 @@ void FaultHttpServer::ConnectionMain(int fd) {
   Outcome outcome = Outcome::kClose;
   bool registered = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (killed_) {
       outcome = Outcome::kAbort;
     } else if (!stopping_ && connection.wake_fd >= 0) {
@@ -166,8 +167,9 @@ void FaultHttpServer::ConnectionMain(int fd) {
   }
   if (registered) {
     outcome = Serve(connection);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     connections_.erase(&connection);
+    threads_changed_.notify_all();
   }
   if (outcome == Outcome::kAbort) {
     // SO_LINGER with a zero timeout turns close() into a TCP reset.
@@ -176,12 +178,12 @@ void FaultHttpServer::ConnectionMain(int fd) {
   }
   close(fd);
   if (connection.wake_fd >= 0) close(connection.wake_fd);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   --active_threads_;
+  threads_changed_.notify_all();
 }
 
-FaultHttpServer::ReadResult FaultHttpServer::ReadMore(Connection& connection,
-                                                      std::string* buffer) {
+FaultHttpServer::ReadResult FaultHttpServer::ReadMore(Connection& connection, std::string* buffer) {
   const bool idle = buffer->empty();
   connection.idle = idle;
   absl::Time deadline = absl::InfiniteFuture();
@@ -219,7 +221,7 @@ std::optional<FaultHttpServer::Outcome> FaultHttpServer::Pause(Connection& conne
                                                                bool while_hung) {
   while (true) {
     if (while_hung) {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (!hang_) return std::nullopt;
     } else if (absl::Now() >= deadline) {
       return std::nullopt;
@@ -269,8 +271,7 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
     const std::string* expect = request.Header("Expect");
     bool continue_sent = false;
     auto maybe_continue = [&]() {
-      if (expect != nullptr && absl::EqualsIgnoreCase(*expect, "100-continue") &&
-          !continue_sent) {
+      if (expect != nullptr && absl::EqualsIgnoreCase(*expect, "100-continue") && !continue_sent) {
         continue_sent = true;
         return SendAll(connection, "HTTP/1.1 100 Continue\r\n\r\n");
       }
@@ -333,7 +334,7 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
     absl::Duration delay;
     std::optional<HttpResponse> forced;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       ++requests_by_endpoint_[endpoint];
     }
     if (reset_next_.exchange(false)) {
@@ -344,7 +345,7 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
       return *outcome;
     }
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       delay = delay_;
     }
     if (delay > absl::ZeroDuration()) {
@@ -353,7 +354,7 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
       }
     }
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       forced = status_override_;
     }
     HttpResponse response = forced.has_value() ? *forced : options_.handler(request);
@@ -375,7 +376,8 @@ bool FaultHttpServer::Write(Connection& connection, const HttpRequest& request,
   const std::string* body = &response.body;
   std::string compressed;
   bool gzip = false;
-  if (!head && !response.body.empty() && FindHeader(response.headers, "content-encoding") == nullptr) {
+  if (!head && !response.body.empty() &&
+      FindHeader(response.headers, "content-encoding") == nullptr) {
     const std::string* accept = request.Header("Accept-Encoding");
     if (accept != nullptr && HeaderHasToken(*accept, "gzip")) {
       compressed = GzipCompress(response.body);
@@ -383,8 +385,8 @@ bool FaultHttpServer::Write(Connection& connection, const HttpRequest& request,
       gzip = true;
     }
   }
-  std::string out = absl::StrCat("HTTP/1.1 ", response.status, " ",
-                                 ReasonPhrase(response.status), "\r\n");
+  std::string out =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status), "\r\n");
   for (const auto& [name, value] : response.headers) {
     absl::StrAppend(&out, name, ": ", value, "\r\n");
   }
@@ -417,40 +419,37 @@ void FaultHttpServer::SignalAll(bool abort, bool stop) {
 }
 
 void FaultHttpServer::Shutdown() {
-  absl::MutexLock control(&control_mu_);
+  std::lock_guard<std::mutex> control(control_mu_);
   StopAccepting();
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   stopping_ = true;
   SignalAll(/*abort=*/false, /*stop=*/true);
-  mu_.Await(absl::Condition(
-      +[](int* threads) { return *threads == 0; }, &active_threads_));
+  threads_changed_.wait(lock, [this] { return active_threads_ == 0; });
 }
 
 absl::Status FaultHttpServer::Kill() {
-  absl::MutexLock control(&control_mu_);
+  std::lock_guard<std::mutex> control(control_mu_);
   StopAccepting();
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   killed_ = true;
   SignalAll(/*abort=*/true, /*stop=*/false);
-  auto no_connections = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return connections_.empty();
-  };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&no_connections), absl::Seconds(5))) {
+  if (!threads_changed_.wait_for(lock, std::chrono::seconds(5),
+                                 [this] { return connections_.empty(); })) {
     return absl::DeadlineExceededError("connections did not close within 5 s");
   }
   return absl::OkStatus();
 }
 
 absl::Status FaultHttpServer::Revive() {
-  absl::MutexLock control(&control_mu_);
+  std::lock_guard<std::mutex> control(control_mu_);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::FailedPreconditionError("server is shut down");
     if (!killed_) return absl::OkStatus();
   }
   if (absl::Status status = Listen(); !status.ok()) return status;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     killed_ = false;
   }
   StartAccepting();
@@ -458,30 +457,30 @@ absl::Status FaultHttpServer::Revive() {
 }
 
 bool FaultHttpServer::killed() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return killed_;
 }
 
 void FaultHttpServer::SetHang(bool hang) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   hang_ = hang;
   if (!hang) SignalAll(false, false);
 }
 
 void FaultHttpServer::SetDelay(absl::Duration delay) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   delay_ = delay;
 }
 
 void FaultHttpServer::SetStatusOverride(std::optional<HttpResponse> response) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   status_override_ = std::move(response);
 }
 
 void FaultHttpServer::ResetNextRequest() { reset_next_ = true; }
 
 int FaultHttpServer::CloseIdle() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   int asked = 0;
   for (Connection* connection : connections_) {
     if (!connection->idle) continue;
@@ -494,7 +493,7 @@ int FaultHttpServer::CloseIdle() {
 
 void FaultHttpServer::Heal() {
   reset_next_ = false;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   hang_ = false;
   delay_ = absl::ZeroDuration();
   status_override_.reset();
@@ -502,7 +501,7 @@ void FaultHttpServer::Heal() {
 }
 
 std::string FaultHttpServer::StateName() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (killed_) return "killed";
   if (hang_) return "hung";
   if (delay_ > absl::ZeroDuration()) return "slow";
@@ -512,12 +511,12 @@ std::string FaultHttpServer::StateName() const {
 }
 
 int FaultHttpServer::status_override_code() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return status_override_.has_value() ? status_override_->status : 0;
 }
 
 absl::Duration FaultHttpServer::delay() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return delay_;
 }
 
@@ -528,7 +527,7 @@ FaultHttpServer::Stats FaultHttpServer::GetStats() const {
   stats.bytes_in = bytes_in_;
   stats.bytes_out = bytes_out_;
   stats.resets_injected = resets_injected_;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   stats.open_sockets = static_cast<int64_t>(connections_.size());
   stats.requests = requests_by_endpoint_;
   return stats;
@@ -540,7 +539,7 @@ void FaultHttpServer::ResetStats() {
   bytes_in_ = 0;
   bytes_out_ = 0;
   resets_injected_ = 0;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   requests_by_endpoint_.clear();
 }
 

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -19,7 +21,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tests/devcluster/http_message.h"
 
@@ -114,18 +115,21 @@ class FaultHttpServer {
   bool Write(Connection& connection, const HttpRequest& request, const HttpResponse& response,
              bool close);
   bool SendAll(Connection& connection, const std::string& data);
-  void SignalAll(bool abort, bool stop) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SignalAll(bool abort, bool stop);  // requires mu_
 
   const Options options_;
   std::atomic<int> port_{0};
 
-  absl::Mutex control_mu_;  // serialises Kill / Revive / Shutdown
-  int listen_fd_ = -1;      // guarded by control_mu_; used by the accept thread while it runs
+  // std::mutex rather than absl::Mutex: Debian's prebuilt abseil is not TSan-instrumented, so
+  // ThreadSanitizer builds could not see absl::Mutex's synchronisation.
+  std::mutex control_mu_;  // serialises Kill / Revive / Shutdown
+  int listen_fd_ = -1;     // guarded by control_mu_; used by the accept thread while it runs
   int accept_wake_fd_ = -1;
   std::atomic<bool> accept_stop_{false};
   std::thread accept_thread_;
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
+  std::condition_variable threads_changed_;  // connections_ or active_threads_ changed
   absl::flat_hash_set<Connection*> connections_ ABSL_GUARDED_BY(mu_);
   int active_threads_ ABSL_GUARDED_BY(mu_) = 0;
   bool killed_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,14 +1,13 @@
 // The control API's faults, observed over real sockets against the esgw-devcluster binary: kill,
 // revive, hang, slow, forced statuses, reset, close_idle, keep-alive limits, bulk rejection,
 // statistics, node roles and publish addresses, and clean shutdown.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -249,10 +248,9 @@ TEST_F(FaultTest, ExpectContinueGetsAnInterimResponse) {
   auto client = ConnectTo(address(0));
   ASSERT_NE(client, nullptr);
   const std::string body = R"({"query":{"match_all":{}}})";
-  ASSERT_THAT(client->SendRaw(absl::StrCat("POST /_search HTTP/1.1\r\nHost: x\r\n",
-                                           "Content-Type: application/json\r\n",
-                                           "Expect: 100-continue\r\nContent-Length: ",
-                                           body.size(), "\r\n\r\n")),
+  ASSERT_THAT(client->SendRaw(absl::StrCat(
+                  "POST /_search HTTP/1.1\r\nHost: x\r\n", "Content-Type: application/json\r\n",
+                  "Expect: 100-continue\r\nContent-Length: ", body.size(), "\r\n\r\n")),
               IsOk());
   std::string received;
   EXPECT_TRUE(WaitFor(

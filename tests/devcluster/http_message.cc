@@ -173,8 +173,7 @@ absl::flat_hash_map<std::string, std::string> ParseQueryString(absl::string_view
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::size_t eq = pair.find('=');
     std::string key = UrlDecode(pair.substr(0, eq), true);
-    std::string value =
-        eq == absl::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1), true);
+    std::string value = eq == absl::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1), true);
     params[key] = std::move(value);
   }
   return params;

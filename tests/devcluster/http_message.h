@@ -28,7 +28,7 @@ struct HttpRequest {
   std::string query;   // raw query string without '?'
   int version_minor = 1;
   HeaderList headers;
-  std::string body;  // after Content-Encoding was undone
+  std::string body;                                      // after Content-Encoding was undone
   absl::flat_hash_map<std::string, std::string> params;  // decoded query parameters
 
   const std::string* Header(absl::string_view name) const { return FindHeader(headers, name); }

@@ -26,8 +26,10 @@ ABSL_FLAG(std::string, port_file, "",
           "(atomically, via rename).");
 ABSL_FLAG(bool, sample_data, false, "Load the built-in 'products' and 'logs' indices.");
 ABSL_FLAG(std::string, cluster_name, "esgw-devcluster", "Reported cluster name.");
-ABSL_FLAG(absl::Duration, keepalive_timeout, absl::ZeroDuration(),
-          "Close keep-alive connections idle this long; 0 = never.");
+// A string rather than absl::Duration: GetFlag<absl::Duration> does not build under
+// -fsanitize=thread -Werror with GCC 12 (abseil's sequence lock uses atomic_thread_fence).
+ABSL_FLAG(std::string, keepalive_timeout, "0",
+          "Close keep-alive connections idle this long (absl duration: 500ms, 30s); 0 = never.");
 ABSL_FLAG(int, max_requests_per_connection, 0,
           "Answer 'connection: close' after this many requests on one connection; 0 = no limit.");
 ABSL_FLAG(int, master_only_nodes, 0, "Extra nodes with only the master role.");
@@ -72,7 +74,11 @@ int main(int argc, char** argv) {
   options.control_port = absl::GetFlag(FLAGS_control_port);
   options.sample_data = absl::GetFlag(FLAGS_sample_data);
   options.cluster_name = absl::GetFlag(FLAGS_cluster_name);
-  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_keepalive_timeout), &options.keepalive_timeout) ||
+      options.keepalive_timeout < absl::ZeroDuration()) {
+    std::cerr << "esgw-devcluster: bad --keepalive_timeout" << std::endl;
+    return 1;
+  }
   options.max_requests_per_connection = absl::GetFlag(FLAGS_max_requests_per_connection);
   options.master_only_nodes = absl::GetFlag(FLAGS_master_only_nodes);
   options.coordinating_nodes = absl::GetFlag(FLAGS_coordinating_nodes);
@@ -89,8 +95,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     std::cerr << "esgw-devcluster: node " << description.nodes[i].name << " ("
               << description.nodes[i].id << ", roles ["
-              << absl::StrJoin(description.nodes[i].roles, ",") << "]) on http://"
-              << addresses[i] << std::endl;
+              << absl::StrJoin(description.nodes[i].roles, ",") << "]) on http://" << addresses[i]
+              << std::endl;
   }
   std::cerr << "esgw-devcluster: control API on http://" << (*cluster)->control_address()
             << std::endl;

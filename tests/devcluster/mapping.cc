@@ -272,17 +272,16 @@ absl::Status IndexMapping::ApplyProperties(const std::string& prefix, const Json
   if (!properties.is_object()) return absl::OkStatus();
   for (const auto& [name, definition] : properties.items()) {
     std::string path = prefix + name;
-    std::string type = GetString(definition, "type").value_or(
-        Find(definition, "properties") != nullptr ? "object" : "");
+    std::string type = GetString(definition, "type")
+                           .value_or(Find(definition, "properties") != nullptr ? "object" : "");
     std::optional<FieldMapping> mapping = MappingForType(type);
     if (!mapping.has_value()) {
       EsError error;
       error.status = 400;
       error.type = "mapper_parsing_exception";
-      error.reason = type.empty()
-                         ? absl::StrCat("No type specified for field [", name, "]")
-                         : absl::StrCat("No handler for type [", type,
-                                        "] declared on field [", name, "]");
+      error.reason = type.empty() ? absl::StrCat("No type specified for field [", name, "]")
+                                  : absl::StrCat("No handler for type [", type,
+                                                 "] declared on field [", name, "]");
       return ToStatus(error);
     }
     if (mapping->type == FieldType::kText) {
@@ -349,7 +348,8 @@ void IndexMapping::InferValue(const std::string& path, const Json& value) {
     mapping.es_type = "long";
   } else if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
-    bool date_like = text.size() >= 10 && absl::ascii_isdigit(static_cast<unsigned char>(text[0])) &&
+    bool date_like = text.size() >= 10 &&
+                     absl::ascii_isdigit(static_cast<unsigned char>(text[0])) &&
                      (text[4] == '-' || text[4] == '/') && ParseDateMillis(text).has_value();
     if (date_like) {
       mapping.type = FieldType::kDate;

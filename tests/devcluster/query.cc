@@ -157,8 +157,8 @@ class MatchQuery : public Query {
     }
     if (tokens_.empty()) return std::nullopt;
     std::vector<FieldValue> values = ExtractValues(doc.source, *field);
-    if (phrase_) return ContainsPhrase(values) ? std::optional<double>(boost_ * tokens_.size())
-                                               : std::nullopt;
+    if (phrase_)
+      return ContainsPhrase(values) ? std::optional<double>(boost_ * tokens_.size()) : std::nullopt;
     absl::flat_hash_set<std::string> present;
     for (const FieldValue& value : values) present.insert(value.text);
     absl::flat_hash_set<std::string> distinct(tokens_.begin(), tokens_.end());
@@ -374,7 +374,7 @@ absl::StatusOr<QueryPtr> Parser::Parse(const Json& query) {
 }
 
 absl::StatusOr<std::pair<std::string, const Json*>> Parser::SingleField(absl::string_view query,
-                                                                       const Json& body) const {
+                                                                        const Json& body) const {
   if (!body.is_object() || body.empty()) {
     return Error(absl::StrCat("[", query, "] query malformed, no field specified"), query);
   }
@@ -471,8 +471,7 @@ absl::StatusOr<QueryPtr> Parser::ParseMatch(const Json& body, bool phrase) {
     }
   }
   if (!value->is_primitive() || value->is_null()) {
-    return Error(absl::StrCat("[", name, "] unknown token [START_ARRAY] after [", field.first,
-                              "]"),
+    return Error(absl::StrCat("[", name, "] unknown token [START_ARRAY] after [", field.first, "]"),
                  field.first);
   }
   return QueryPtr(std::make_unique<MatchQuery>(std::vector<std::string>{field.first}, *value,
@@ -555,8 +554,7 @@ absl::StatusOr<QueryPtr> Parser::ParseBool(const Json& body) {
 absl::StatusOr<QueryPtr> Parser::ParseRange(const Json& body) {
   ESGW_ASSIGN_OR_RETURN(auto field, SingleField("range", body));
   if (!field.second->is_object()) {
-    return Error(absl::StrCat("[range] query does not support [", field.first, "]"),
-                 field.first);
+    return Error(absl::StrCat("[range] query does not support [", field.first, "]"), field.first);
   }
   auto query = std::make_unique<RangeQuery>();
   query->field = field.first;

@@ -28,22 +28,22 @@ class Sequence {
   uint64_t state_ = 20240501;
 };
 
-constexpr const char* kBrands[] = {"acme",   "globex", "initech", "umbrella",
-                                   "hooli",  "vandelay", "stark",  "wayne"};
+constexpr const char* kBrands[] = {"acme",  "globex",   "initech", "umbrella",
+                                   "hooli", "vandelay", "stark",   "wayne"};
 constexpr const char* kCategories[] = {"electronics", "kitchen", "garden",
                                        "toys",        "books",   "sports"};
-constexpr const char* kAdjectives[] = {"Compact", "Deluxe",  "Wireless", "Portable", "Classic",
-                                       "Smart",   "Rugged",  "Silent",   "Ultra",    "Mini"};
-constexpr const char* kNouns[] = {"Kettle", "Speaker", "Lamp",    "Backpack", "Drone",
-                                  "Blender", "Novel",  "Racket",  "Planter",  "Headphones"};
+constexpr const char* kAdjectives[] = {"Compact", "Deluxe", "Wireless", "Portable", "Classic",
+                                       "Smart",   "Rugged", "Silent",   "Ultra",    "Mini"};
+constexpr const char* kNouns[] = {"Kettle",  "Speaker", "Lamp",   "Backpack", "Drone",
+                                  "Blender", "Novel",   "Racket", "Planter",  "Headphones"};
 constexpr const char* kTags[] = {"new", "sale", "eco", "gift", "bestseller", "limited"};
 constexpr const char* kLevels[] = {"INFO", "INFO", "INFO", "WARN", "ERROR", "DEBUG"};
 constexpr const char* kServices[] = {"checkout", "search", "auth", "inventory"};
 constexpr const char* kHosts[] = {"web-1", "web-2", "worker-1"};
-constexpr const char* kMessages[] = {
-    "request completed",      "cache miss for product", "slow query detected",
-    "user login succeeded",   "payment declined",       "connection reset by upstream",
-    "inventory level updated"};
+constexpr const char* kMessages[] = {"request completed",      "cache miss for product",
+                                     "slow query detected",    "user login succeeded",
+                                     "payment declined",       "connection reset by upstream",
+                                     "inventory level updated"};
 
 Json ProductsMapping() {
   return Json::parse(R"({"mappings":{"properties":{
@@ -96,9 +96,9 @@ absl::Status LoadSampleData(ClusterState& state) {
     tags.push_back(sequence.Pick(kTags));
     if (sequence.Next() % 2 == 0) tags.push_back(sequence.Pick(kTags));
     doc["tags"] = std::move(tags);
-    doc["description"] = absl::StrCat("A ", absl::AsciiStrToLower(adjective), " ",
-                                      absl::AsciiStrToLower(noun), " made by ",
-                                      doc["brand"].get<std::string>(), " for everyday use");
+    doc["description"] =
+        absl::StrCat("A ", absl::AsciiStrToLower(adjective), " ", absl::AsciiStrToLower(noun),
+                     " made by ", doc["brand"].get<std::string>(), " for everyday use");
     WriteOp op;
     op.type = WriteOp::Type::kIndex;
     op.index = "products";

@@ -41,8 +41,7 @@ bool ParseBoolParam(absl::string_view value, bool fallback) {
   return fallback;
 }
 
-absl::Status ParseSortEntry(const Json& entry, absl::string_view body,
-                            std::vector<SortSpec>* out) {
+absl::Status ParseSortEntry(const Json& entry, absl::string_view body, std::vector<SortSpec>* out) {
   SortSpec spec;
   if (entry.is_string()) {
     spec.field = entry.get<std::string>();
@@ -126,9 +125,8 @@ absl::Status ParseSourceSpec(const Json& value, absl::string_view body, SourceFi
       } else if (key == "excludes" || key == "exclude") {
         target = &filter->excludes;
       } else {
-        return ParsingAt(body, absl::StrCat("Unknown key for a ", TokenName(list), " in [", key,
-                                            "]."),
-                         key);
+        return ParsingAt(
+            body, absl::StrCat("Unknown key for a ", TokenName(list), " in [", key, "]."), key);
       }
       if (list.is_string()) target->push_back(list.get<std::string>());
       if (list.is_array()) {
@@ -148,8 +146,8 @@ absl::Status ParseAggs(const Json& aggs, absl::string_view body, std::vector<Agg
   for (const auto& [name, definition] : aggs.items()) {
     if (!definition.is_object()) {
       return ParsingAt(body,
-                       absl::StrCat("Expected [START_OBJECT] under [", name,
-                                    "], but got a [", TokenName(definition), "] in [", name, "]"),
+                       absl::StrCat("Expected [START_OBJECT] under [", name, "], but got a [",
+                                    TokenName(definition), "] in [", name, "]"),
                        name);
     }
     AggSpec spec;
@@ -162,8 +160,8 @@ absl::Status ParseAggs(const Json& aggs, absl::string_view body, std::vector<Agg
       if (key == "meta") continue;
       if (!spec.type.empty()) {
         return ParsingAt(body,
-                         absl::StrCat("Found two aggregation type definitions in [", name,
-                                      "]: [", spec.type, "] and [", key, "]"),
+                         absl::StrCat("Found two aggregation type definitions in [", name, "]: [",
+                                      spec.type, "] and [", key, "]"),
                          key);
       }
       static const absl::flat_hash_set<std::string>* const kTypes =
@@ -182,15 +180,14 @@ absl::Status ParseAggs(const Json& aggs, absl::string_view body, std::vector<Agg
       if (std::optional<int64_t> size = GetInt(value, "size")) spec.size = static_cast<int>(*size);
       if (std::optional<int64_t> min = GetInt(value, "min_doc_count")) spec.min_doc_count = *min;
       if (const Json* missing = Find(value, "missing")) spec.missing = *missing;
-      if (const Json* order = Find(value, "order"); order != nullptr && order->is_object() &&
-                                                    !order->empty()) {
+      if (const Json* order = Find(value, "order");
+          order != nullptr && order->is_object() && !order->empty()) {
         spec.order_by_key = order->begin().key() == "_key";
         spec.order_ascending = order->begin().value() == "asc";
       }
     }
     if (spec.type.empty()) {
-      return ParsingAt(body, absl::StrCat("Missing definition for aggregation [", name, "]"),
-                       name);
+      return ParsingAt(body, absl::StrCat("Missing definition for aggregation [", name, "]"), name);
     }
     out->push_back(std::move(spec));
   }
@@ -213,8 +210,8 @@ absl::StatusOr<Json> ParseBody(absl::string_view body) {
   std::optional<Json> json = ParseJson(body);
   if (!json.has_value()) return ToStatus(XContentParseError(body));
   if (!json->is_object()) {
-    return ToStatus(ParsingError("Expected [START_OBJECT] but found [" + TokenName(*json) + "]",
-                                 1, 1));
+    return ToStatus(
+        ParsingError("Expected [START_OBJECT] but found [" + TokenName(*json) + "]", 1, 1));
   }
   return *json;
 }
@@ -268,8 +265,8 @@ absl::Status ValidateFields(const std::vector<const IndexData*>& indices,
       if (!field.has_value()) continue;
       mapped_somewhere = true;
       if (field->type == FieldType::kText) {
-        return ToStatus(SearchPhaseFailure(TextFieldError(spec.field, index->name), index->name,
-                                           node_id));
+        return ToStatus(
+            SearchPhaseFailure(TextFieldError(spec.field, index->name), index->name, node_id));
       }
     }
     if (!mapped_somewhere && !spec.unmapped_type.has_value() && !indices.empty()) {
@@ -509,8 +506,8 @@ Json RunAggs(const std::vector<AggSpec>& aggs, const std::vector<DocRef>& docs, 
   for (const AggSpec& agg : aggs) {
     FieldType type = FieldType::kKeyword;
     Json result = RunAgg(agg, docs, typed_keys, &type);
-    std::string name = typed_keys ? absl::StrCat(TypedKeyPrefix(agg, type), "#", agg.name)
-                                  : agg.name;
+    std::string name =
+        typed_keys ? absl::StrCat(TypedKeyPrefix(agg, type), "#", agg.name) : agg.name;
     out[name] = std::move(result);
   }
   return out;
@@ -542,8 +539,7 @@ Json FilterObject(const Json& object, const std::string& prefix, const SourceFil
   for (const auto& [key, value] : object.items()) {
     std::string path = prefix.empty() ? key : prefix + "." + key;
     if (MatchesAny(filter.excludes, path)) continue;
-    bool now_included =
-        included || filter.includes.empty() || MatchesAny(filter.includes, path);
+    bool now_included = included || filter.includes.empty() || MatchesAny(filter.includes, path);
     Json filtered;
     bool keep = false;
     FilterInto(value, path, filter, now_included, &filtered, &keep);
@@ -625,8 +621,7 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body, const P
       ESGW_RETURN_IF_ERROR(ParseSourceSpec(value, body, &request.source));
     } else if (key == "track_total_hits") {
       if (value.is_boolean()) {
-        request.track_total_hits =
-            value.get<bool>() ? std::numeric_limits<int64_t>::max() : -1;
+        request.track_total_hits = value.get<bool>() ? std::numeric_limits<int64_t>::max() : -1;
       } else if (value.is_number_integer()) {
         request.track_total_hits = value.get<int64_t>();
       } else {
@@ -649,9 +644,8 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body, const P
                key == "ext" || key == "runtime_mappings" || key == "indices_boost") {
       continue;  // accepted, no effect here
     } else {
-      return ParsingAt(body,
-                       absl::StrCat("Unknown key for a ", TokenName(value), " in [", key, "]."),
-                       key);
+      return ParsingAt(
+          body, absl::StrCat("Unknown key for a ", TokenName(value), " in [", key, "]."), key);
     }
   }
   // URL parameters win over the body, as in Elasticsearch.
@@ -666,8 +660,8 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body, const P
     if (const std::string* text = param(name)) {
       int64_t number = 0;
       if (!absl::SimpleAtoi(*text, &number)) {
-        return ToStatus(IllegalArgument(absl::StrCat("Failed to parse int parameter [", name,
-                                                     "] with value [", *text, "]")));
+        return ToStatus(IllegalArgument(
+            absl::StrCat("Failed to parse int parameter [", name, "] with value [", *text, "]")));
       }
       (std::string(name) == "size" ? request.size : request.from) = number;
     }
@@ -696,7 +690,8 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body, const P
           ParseBoolParam(*track, true) ? std::numeric_limits<int64_t>::max() : -1;
     }
   }
-  if (const std::string* v = param("track_scores")) request.track_scores = ParseBoolParam(*v, false);
+  if (const std::string* v = param("track_scores"))
+    request.track_scores = ParseBoolParam(*v, false);
   if (const std::string* v = param("version")) request.version = ParseBoolParam(*v, false);
   if (const std::string* v = param("seq_no_primary_term")) {
     request.seq_no_primary_term = ParseBoolParam(*v, false);
@@ -714,10 +709,10 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body, const P
         absl::StrCat("[from] parameter cannot be negative, found [", request.from, "]")));
   }
   if (request.from + request.size > kMaxResultWindow) {
-    EsError window = IllegalArgument(absl::StrCat(
-        "Result window is too large, from + size must be less than or equal to: [",
-        kMaxResultWindow, "] but was [", request.from + request.size,
-        "]. Use search_after or scroll to page through large result sets."));
+    EsError window = IllegalArgument(
+        absl::StrCat("Result window is too large, from + size must be less than or equal to: [",
+                     kMaxResultWindow, "] but was [", request.from + request.size,
+                     "]. Use search_after or scroll to page through large result sets."));
     return ToStatus(SearchPhaseFailure(window, "", ""));
   }
   return request;
@@ -729,8 +724,7 @@ absl::StatusOr<std::unique_ptr<Query>> ParseCountRequest(absl::string_view body,
   std::unique_ptr<Query> query;
   for (const auto& [key, value] : json.items()) {
     if (key != "query") {
-      return ParsingAt(body,
-                       absl::StrCat("request does not support [", key, "]"), key);
+      return ParsingAt(body, absl::StrCat("request does not support [", key, "]"), key);
     }
     ESGW_ASSIGN_OR_RETURN(query, ParseQuery(value, body));
   }
@@ -756,8 +750,8 @@ int64_t CountMatches(const std::vector<const IndexData*>& indices, const Query* 
 }
 
 absl::StatusOr<std::string> ExecuteSearch(const std::vector<const IndexData*>& indices,
-                                          const SearchRequest& request,
-                                          absl::string_view node_id, absl::Time start) {
+                                          const SearchRequest& request, absl::string_view node_id,
+                                          absl::Time start) {
   ESGW_RETURN_IF_ERROR(ValidateFields(indices, request, node_id));
 
   std::vector<Hit> hits;
@@ -864,10 +858,10 @@ absl::StatusOr<std::string> ExecuteSearch(const std::vector<const IndexData*>& i
   }
 
   // Render.
-  std::string out = absl::StrCat(
-      "{\"took\":", absl::ToInt64Milliseconds(absl::Now() - start),
-      ",\"timed_out\":false,\"_shards\":{\"total\":", indices.size(),
-      ",\"successful\":", indices.size(), ",\"skipped\":0,\"failed\":0},\"hits\":{");
+  std::string out =
+      absl::StrCat("{\"took\":", absl::ToInt64Milliseconds(absl::Now() - start),
+                   ",\"timed_out\":false,\"_shards\":{\"total\":", indices.size(),
+                   ",\"successful\":", indices.size(), ",\"skipped\":0,\"failed\":0},\"hits\":{");
   if (request.rest_total_hits_as_int) {
     absl::StrAppend(&out, "\"total\":", request.track_total_hits < 0 ? -1 : total, ",");
   } else if (request.track_total_hits >= 0) {
@@ -875,11 +869,11 @@ absl::StatusOr<std::string> ExecuteSearch(const std::vector<const IndexData*>& i
     absl::StrAppend(&out, "\"total\":{\"value\":", capped ? request.track_total_hits : total,
                     ",\"relation\":\"", capped ? "gte" : "eq", "\"},");
   }
-  absl::StrAppend(&out, "\"max_score\":",
-                  // With size 0 Elasticsearch collects no scores at all.
-                  (scores_tracked && total > 0 && request.size > 0) ? Dump(Json(max_score))
-                                                                     : "null",
-                  ",\"hits\":[");
+  absl::StrAppend(
+      &out, "\"max_score\":",
+      // With size 0 Elasticsearch collects no scores at all.
+      (scores_tracked && total > 0 && request.size > 0) ? Dump(Json(max_score)) : "null",
+      ",\"hits\":[");
   for (std::size_t i = begin; i < end; ++i) {
     const Hit& hit = (*candidates)[i];
     if (i > begin) out.push_back(',');
@@ -911,8 +905,8 @@ absl::StatusOr<std::string> ExecuteSearch(const std::vector<const IndexData*>& i
   }
   out.append("]}");
   if (!request.aggs.empty()) {
-    absl::StrAppend(&out, ",\"aggregations\":",
-                    Dump(RunAggs(request.aggs, agg_docs, request.typed_keys)));
+    absl::StrAppend(
+        &out, ",\"aggregations\":", Dump(RunAggs(request.aggs, agg_docs, request.typed_keys)));
   }
   out.push_back('}');
   return out;

@@ -79,8 +79,8 @@ absl::StatusOr<std::unique_ptr<Query>> ParseCountRequest(absl::string_view body,
 // Runs `request` over `indices` (in that order) and renders the response body. Errors: EsError
 // statuses, e.g. sorting or aggregating on a text field.
 absl::StatusOr<std::string> ExecuteSearch(const std::vector<const IndexData*>& indices,
-                                          const SearchRequest& request,
-                                          absl::string_view node_id, absl::Time start);
+                                          const SearchRequest& request, absl::string_view node_id,
+                                          absl::Time start);
 
 int64_t CountMatches(const std::vector<const IndexData*>& indices, const Query* query);
 

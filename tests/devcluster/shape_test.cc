@@ -3,15 +3,14 @@
 // types must agree; values that vary (took, ids, uuids, scores) are ignored. With
 // ESGW_TEST_ES_URL=http://host:port the same checks run against a real cluster, where extra
 // keys that newer versions add are tolerated.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,8 +81,8 @@ void CompareShape(const Json& fixture, const Json& actual, const std::string& pa
                      problems);
       }
     } else {
-      problems->push_back(absl::StrCat(path, ": expected ", fixture.size(), " elements, got ",
-                                       actual.size()));
+      problems->push_back(
+          absl::StrCat(path, ": expected ", fixture.size(), " elements, got ", actual.size()));
     }
   }
 }
@@ -159,8 +158,8 @@ class ShapeTest : public ::testing::Test {
     if (!actual.has_value()) return Json();
     std::vector<std::string> problems;
     CompareShape(LoadFixture(fixture), *actual, "$", external_, &problems);
-    EXPECT_TRUE(problems.empty()) << fixture << " mismatches:\n  " << absl::StrJoin(problems, "\n  ")
-                                  << "\nbody: " << response.body;
+    EXPECT_TRUE(problems.empty()) << fixture << " mismatches:\n  "
+                                  << absl::StrJoin(problems, "\n  ") << "\nbody: " << response.body;
     return *actual;
   }
 
@@ -173,8 +172,8 @@ class ShapeTest : public ::testing::Test {
       absl::StrAppend(&bulk, "{\"index\":{\"_id\":\"", i + 1, "\"}}\n{\"color\":\"", colors[i],
                       "\",\"size\":", (i + 1) * 10, ",\"title\":\"shirt number ", i + 1, "\"}\n");
     }
-    auto response = Call("POST", absl::StrCat("/", index, "/_bulk?refresh=true"), bulk,
-                         "application/x-ndjson");
+    auto response =
+        Call("POST", absl::StrCat("/", index, "/_bulk?refresh=true"), bulk, "application/x-ndjson");
     ASSERT_EQ(response.status, 200) << response.body;
   }
 
@@ -225,8 +224,7 @@ TEST_F(ShapeTest, IndexAdminAndDocuments) {
   const std::string index = Index("docs");
   ExpectShape(Call("PUT", absl::StrCat("/", index)), 200, "create_index.json");
   ExpectShape(Call("PUT", absl::StrCat("/", index)), 400, "error_already_exists.json");
-  auto created = Call("PUT", absl::StrCat("/", index, "/_doc/1"),
-                      R"({"title":"hello","n":1})");
+  auto created = Call("PUT", absl::StrCat("/", index, "/_doc/1"), R"({"title":"hello","n":1})");
   ExpectShape(created, 201, "index_doc.json");
   auto found = Call("GET", absl::StrCat("/", index, "/_doc/1"));
   Json body = ExpectShape(found, 200, "get_found.json");
@@ -284,13 +282,12 @@ TEST_F(ShapeTest, Errors) {
   const std::string index = Index("errors");
   Call("PUT", absl::StrCat("/", index));
   Json unknown = ExpectShape(
-      Call("POST", absl::StrCat("/", index, "/_search"), R"({"query":{"no_such_query":{}}})"),
-      400, "error_unknown_query.json");
+      Call("POST", absl::StrCat("/", index, "/_search"), R"({"query":{"no_such_query":{}}})"), 400,
+      "error_unknown_query.json");
   EXPECT_EQ(unknown["error"]["reason"], "unknown query [no_such_query]");
   ExpectShape(Call("POST", absl::StrCat("/", index, "/_search"), R"({"query":)"), 400,
               "error_malformed_json.json");
-  ExpectShape(Call("GET", absl::StrCat("/", index, "/_doc/1/extra")), 400,
-              "error_no_handler.json");
+  ExpectShape(Call("GET", absl::StrCat("/", index, "/_doc/1/extra")), 400, "error_no_handler.json");
   ExpectShape(Call("DELETE", "/_cluster/health"), 405, "error_method_not_allowed.json");
 }
 

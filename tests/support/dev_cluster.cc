@@ -63,8 +63,8 @@ absl::StatusOr<std::string> ReadPortFile(const std::string& path, absl::Duration
           absl::StrCat("the process exited before writing ", path, "; its log:\n", child->Log()));
     }
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("no port file at ", path, " after ",
-                                                      absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no port file at ", path, " after ", absl::FormatDuration(timeout)));
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -133,8 +133,8 @@ absl::Status DevCluster::Control(const std::string& method, const std::string& p
 absl::StatusOr<std::string> DevCluster::ControlGet(const std::string& path) {
   ESGW_ASSIGN_OR_RETURN(auto response, HttpRequestOnce(control_address_, "GET", path));
   if (response.status != 200) {
-    return absl::InternalError(absl::StrCat("GET ", path, " -> ", response.status, ": ",
-                                            response.body));
+    return absl::InternalError(
+        absl::StrCat("GET ", path, " -> ", response.status, ": ", response.body));
   }
   return response.body;
 }
@@ -152,8 +152,7 @@ absl::Status DevCluster::Heal(int node) {
   return Control("POST", absl::StrCat("/nodes/", node, "/heal"));
 }
 absl::Status DevCluster::Slow(int node, absl::Duration d) {
-  return Control("POST",
-                 absl::StrCat("/nodes/", node, "/slow?ms=", absl::ToInt64Milliseconds(d)));
+  return Control("POST", absl::StrCat("/nodes/", node, "/slow?ms=", absl::ToInt64Milliseconds(d)));
 }
 absl::Status DevCluster::Status(int node, int http_code) {
   return Control("POST", absl::StrCat("/nodes/", node, "/status?code=", http_code));
@@ -175,17 +174,15 @@ absl::StatusOr<std::string> DevCluster::Docs(const std::string& index) {
   return ControlGet(absl::StrCat("/docs/", index));
 }
 
-absl::StatusOr<std::pair<int, std::string>> DevCluster::Request(int node,
-                                                                const std::string& method,
+absl::StatusOr<std::pair<int, std::string>> DevCluster::Request(int node, const std::string& method,
                                                                 const std::string& path,
                                                                 const std::string& body,
                                                                 const std::string& content_type) {
   devcluster::HeaderList headers;
   if (!body.empty()) headers.emplace_back("Content-Type", content_type);
-  ESGW_ASSIGN_OR_RETURN(
-      auto response,
-      HttpRequestOnce(node_addresses_.at(static_cast<std::size_t>(node)), method, path, body,
-                      headers));
+  ESGW_ASSIGN_OR_RETURN(auto response,
+                        HttpRequestOnce(node_addresses_.at(static_cast<std::size_t>(node)), method,
+                                        path, body, headers));
   return std::make_pair(response.status, std::move(response.body));
 }
 

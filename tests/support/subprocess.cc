@@ -129,8 +129,7 @@ Subprocess::~Subprocess() {
       Reap(true);
     }
   }
-  // Grandchildren in the group, if any, go too.
-  kill(-pid_, SIGKILL);
+  // The group is only signalled while its leader is unreaped, so the id cannot have been reused.
   unlink(log_path_.c_str());
 }
 

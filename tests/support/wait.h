@@ -4,11 +4,11 @@
 // Stateless; thread-safe.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <functional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"

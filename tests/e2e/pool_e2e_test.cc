@@ -1,0 +1,178 @@
+// The node pool end to end: the built esgw-server in front of a dev cluster of 3 data nodes and
+// 1 master-only node; nodes are killed and revived through the dev cluster's control API.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "esgw/v1/admin.grpc.pb.h"
+#include "esgw/v1/gateway.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/dev_cluster.h"
+#include "tests/support/esgw_process.h"
+#include "tests/support/wait.h"
+
+namespace esgw {
+namespace {
+
+using ::testing::UnorderedElementsAreArray;
+using testing::WaitFor;
+
+class PoolE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::DevCluster::Options cluster_options;
+    cluster_options.nodes = 3;
+    cluster_options.sample_data = true;
+    cluster_options.master_only_nodes = 1;
+    auto cluster = testing::DevCluster::Start(cluster_options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    auto server = testing::EsgwProcess::Start(cluster_->SeedsFlag(),
+                                              {"--dead_timeout=500ms", "--max_dead_timeout=2s"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    gateway_ = esgw::v1::Gateway::NewStub(server_->channel());
+    admin_ = esgw::v1::Admin::NewStub(server_->channel());
+    health_ = grpc::health::v1::Health::NewStub(server_->channel());
+    // The sniff on start has merged once the pool knows node ids.
+    ASSERT_TRUE(WaitFor([&] { return Stats().sniffs_total() >= 1; }, absl::Seconds(10),
+                        "the sniff on start completes"));
+  }
+
+  static void SetDeadline(grpc::ClientContext* context, absl::Duration d) {
+    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+  }
+
+  esgw::v1::PoolStats Stats() {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(5));
+    esgw::v1::PoolStats stats;
+    const grpc::Status status = admin_->GetPoolStats(&context, {}, &stats);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return stats;
+  }
+
+  const esgw::v1::NodeStats* Node(const esgw::v1::PoolStats& stats, const std::string& address) {
+    for (const auto& node : stats.nodes()) {
+      if (node.address() == address) return &node;
+    }
+    return nullptr;
+  }
+
+  grpc::Status Search(esgw::v1::SearchResponse* response,
+                      absl::Duration deadline = absl::Seconds(10)) {
+    grpc::ClientContext context;
+    SetDeadline(&context, deadline);
+    esgw::v1::SearchRequest request;
+    request.add_indices("products");
+    request.set_body_json(R"({"query":{"match_all":{}},"size":1})");
+    return gateway_->Search(&context, request, response);
+  }
+
+  grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service("esgw.v1.Gateway");
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_TRUE(health_->Check(&context, request, &response).ok());
+    return response.status();
+  }
+
+  std::unique_ptr<testing::DevCluster> cluster_;
+  std::unique_ptr<testing::EsgwProcess> server_;
+  std::unique_ptr<esgw::v1::Gateway::Stub> gateway_;
+  std::unique_ptr<esgw::v1::Admin::Stub> admin_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+TEST_F(PoolE2eTest, PoolListsExactlyTheDataNodesAfterSniffing) {
+  const esgw::v1::PoolStats stats = Stats();
+  std::vector<std::string> addresses;
+  for (const auto& node : stats.nodes()) {
+    addresses.push_back(node.address());
+    EXPECT_FALSE(node.node_id().empty()) << node.address() << " was described by the sniff";
+    EXPECT_EQ(node.state(), esgw::v1::NODE_STATE_ALIVE);
+  }
+  const std::vector<std::string> data_nodes(cluster_->node_addresses().begin(),
+                                            cluster_->node_addresses().begin() + 3);
+  EXPECT_THAT(addresses, UnorderedElementsAreArray(data_nodes))
+      << "the master-only node " << cluster_->node_addresses()[3] << " is left out";
+  EXPECT_EQ(stats.pool_mode(), "sniffing");
+  EXPECT_EQ(stats.selector(), "least_loaded");
+}
+
+TEST_F(PoolE2eTest, KilledNodeCostsNoSearchAndComesBackAfterRevive) {
+  const std::string victim = cluster_->node_addresses()[1];
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 300 / kThreads + 1;
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        esgw::v1::SearchResponse response;
+        if (Search(&response).ok()) {
+          ++ok;
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+
+  esgw::v1::PoolStats stats = Stats();
+  const esgw::v1::NodeStats* node = Node(stats, victim);
+  ASSERT_NE(node, nullptr);
+  EXPECT_NE(node->state(), esgw::v1::NODE_STATE_ALIVE);
+  EXPECT_GE(node->failures_total(), 1);
+  EXPECT_GE(stats.retries_total(), 1);
+
+  ASSERT_TRUE(cluster_->Revive(1).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const esgw::v1::PoolStats now = Stats();
+        const esgw::v1::NodeStats* revived = Node(now, victim);
+        return revived != nullptr && revived->state() == esgw::v1::NODE_STATE_ALIVE;
+      },
+      absl::Seconds(10), "the revived node is probed back to ALIVE"));
+  const int64_t before = Node(Stats(), victim)->requests_total();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        esgw::v1::SearchResponse response;
+        EXPECT_TRUE(Search(&response).ok());
+        return Node(Stats(), victim)->requests_total() > before;
+      },
+      absl::Seconds(15), "the revived node takes traffic again"));
+}
+
+TEST_F(PoolE2eTest, AllNodesDownIsUnavailableAndHealthFollows) {
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Kill(i).ok());
+
+  esgw::v1::SearchResponse response;
+  // Within a 3 s deadline the answer must be UNAVAILABLE, not a timeout: esgw walks the dead
+  // nodes (refused at once) and gives up.
+  const grpc::Status status = Search(&response, absl::Seconds(3));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(
+      WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
+              absl::Seconds(5), "health turns NOT_SERVING with every node dead"));
+
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Revive(i).ok());
+  EXPECT_TRUE(WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::SERVING; },
+                      absl::Seconds(10), "health turns SERVING once a node is probed back"));
+  EXPECT_TRUE(Search(&response).ok());
+}
+
+}  // namespace
+}  // namespace esgw
