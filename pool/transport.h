@@ -35,12 +35,12 @@ absl::string_view HttpMethodName(HttpMethod method);
 struct HttpRequest {
   HttpMethod method = HttpMethod::kGet;
   // Path and query, already percent-encoded: "/products/_search?routing=a".
-  std::string path;
-  std::string body;
+  std::string path = "";
+  std::string body = "";
   // Content type of body; empty when there is no body.
-  std::string content_type;
+  std::string content_type = "";
   // Extra request headers (e.g. traceparent, x-opaque-id).
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers = {};
   // Budget for this one exchange, connect included.
   absl::Duration timeout = absl::Seconds(30);
 };
@@ -70,8 +70,8 @@ struct HttpResponse {
   int status = 0;
   // The response body, decompressed. Its capacity leaves at least kBodyPadding spare bytes
   // after size() so that parsers needing padding (simdjson) can read it in place.
-  std::string body;
-  std::string content_type;
+  std::string body = "";
+  std::string content_type = "";
   // The Retry-After header, when present.
   std::string retry_after;
   // True when the exchange used a connection that an earlier exchange had opened.
