@@ -105,6 +105,19 @@ TEST_F(PoolE2eTest, PoolListsExactlyTheDataNodesAfterSniffing) {
   EXPECT_EQ(stats.selector(), "least_loaded");
 }
 
+TEST_F(PoolE2eTest, SniffNowMergesAndKeepsState) {
+  const int64_t sniffs_before = Stats().sniffs_total();
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(10));
+  esgw::v1::PoolStats stats;
+  const grpc::Status status = admin_->Sniff(&context, {}, &stats);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(stats.sniffs_total(), sniffs_before + 1);
+  EXPECT_EQ(stats.nodes_size(), 3) << "still exactly the data nodes";
+  EXPECT_TRUE(stats.has_last_sniff_time());
+  for (const auto& node : stats.nodes()) EXPECT_EQ(node.state(), esgw::v1::NODE_STATE_ALIVE);
+}
+
 TEST_F(PoolE2eTest, KilledNodeCostsNoSearchAndComesBackAfterRevive) {
   const std::string victim = cluster_->node_addresses()[1];
   ASSERT_TRUE(cluster_->Kill(1).ok());
