@@ -40,6 +40,28 @@ class CurlTransport final : public Transport {
     // A response body larger than this fails the exchange (kOther) instead of exhausting memory.
     int64_t max_response_bytes = int64_t{1} << 30;
     std::string user_agent = "esgw";
+
+    // TLS, for https:// nodes. PEM file of the CAs to trust; empty = the system's CA store.
+    std::string ca_file = "";
+    // Optional client certificate (PEM) for clusters that require one, and its unencrypted PEM
+    // private key; the key may instead sit in client_cert_file (then leave client_key_file empty).
+    std::string client_cert_file = "";
+    std::string client_key_file = "";
+    // Check that the node's certificate names the host esgw dialled. Turn off only for clusters
+    // whose certificates lack the addresses sniffing finds; the chain is still verified.
+    bool verify_hostname = true;
+    // Skips every certificate check, chain and name: anyone on the path can read and change the
+    // traffic, credentials included. For local trials against self-signed nodes only.
+    bool insecure_skip_verify = false;
+
+    // Value of the Authorization header sent with every request (EsCredentials::
+    // AuthorizationHeader(): "Basic ..." or "ApiKey ..."); empty = none. A secret: the
+    // transport never logs it or puts it in an error message.
+    std::string authorization = "";
+
+    // Request bodies of at least this many bytes are sent gzip-compressed (Content-Encoding:
+    // gzip), compressed on the thread that calls Send; 0 = never compress.
+    int64_t gzip_min_bytes = 64 * 1024;
     // Measures HttpResponse::elapsed. Not owned; must outlive the transport.
     const Clock* clock = &RealClock::Get();
   };
@@ -49,10 +71,14 @@ class CurlTransport final : public Transport {
   struct ConnectionStats {
     int64_t opened = 0;
     int64_t closed = 0;
+    // Exchanges curl itself sent again on a fresh connection because the reused one died before
+    // any response byte; these never surface as kStaleConnection.
+    int64_t resent_by_curl = 0;
   };
 
-  // Starts the event-loop threads. INVALID_ARGUMENT for bad options, INTERNAL when curl cannot
-  // be initialised.
+  // Starts the event-loop threads. INVALID_ARGUMENT for bad options (a TLS file that cannot be
+  // read or holds no PEM block, a client key without a certificate, an authorization value with
+  // a line break; never quoting a secret), INTERNAL when curl cannot be initialised.
   static absl::StatusOr<std::unique_ptr<CurlTransport>> Create(Options options);
 
   // Stops the loops; exchanges still running complete with kCancelled.
@@ -73,6 +99,8 @@ class CurlTransport final : public Transport {
   explicit CurlTransport(Options options);
 
   const Options options_;
+  // "Authorization: ..." built once from options_.authorization; empty when there is none.
+  const std::string authorization_line_;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<uint64_t> next_id_{0};
 

@@ -1,5 +1,6 @@
 #include "pool/transport.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,19 @@ absl::string_view HttpMethodName(HttpMethod method) {
       return "DELETE";
   }
   return "GET";
+}
+
+bool IsValidHeaderField(absl::string_view name, absl::string_view value) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    if (absl::ascii_isalnum(c)) continue;
+    if (absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) return false;
+  }
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
 }
 
 absl::string_view TransportErrorName(TransportError error) {

@@ -32,6 +32,11 @@ struct Endpoint {
 enum class HttpMethod { kGet, kHead, kPost, kPut, kDelete };
 absl::string_view HttpMethodName(HttpMethod method);
 
+// True when `name` is an HTTP token (RFC 9110: letters, digits and !#$%&'*+-.^_`|~) and `value`
+// holds no CR, LF, NUL or other control character but horizontal tab. Callers that take header
+// values from clients may check this up front to report the bad header themselves.
+bool IsValidHeaderField(absl::string_view name, absl::string_view value);
+
 struct HttpRequest {
   HttpMethod method = HttpMethod::kGet;
   // Path and query, already percent-encoded: "/products/_search?routing=a".
@@ -39,7 +44,12 @@ struct HttpRequest {
   std::string body = "";
   // Content type of body; empty when there is no body.
   std::string content_type = "";
-  // Extra request headers (e.g. traceparent, x-opaque-id).
+  // Extra request headers (e.g. traceparent, x-opaque-id). A header that is not well formed
+  // (see IsValidHeaderField: a CR or LF in it could inject headers) is left out, not sent; the
+  // exchange still goes ahead. So are headers the transport owns: Host, Content-Length,
+  // Transfer-Encoding, Connection, Expect, Authorization when the transport has credentials,
+  // and Content-Encoding when the transport compressed the body (a caller that sets
+  // Content-Encoding itself gets its body sent as it is).
   std::vector<std::pair<std::string, std::string>> headers = {};
   // Budget for this one exchange, connect included.
   absl::Duration timeout = absl::Seconds(30);

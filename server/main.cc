@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "pool/credentials.h"
 #include "pool/log.h"
 #include "server/esgw_server.h"
 
@@ -30,6 +32,22 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(1),
 ABSL_FLAG(int, max_connections_per_node, 64,
           "keep-alive HTTP connections to one Elasticsearch node at most");
 ABSL_FLAG(int, transport_threads, 1, "HTTP event-loop threads");
+ABSL_FLAG(std::string, es_ca_file, "", "PEM CA file for https nodes; empty uses the system store");
+ABSL_FLAG(std::string, es_client_cert_file, "",
+          "PEM client certificate for https nodes (the key may be in the same file)");
+ABSL_FLAG(std::string, es_client_key_file, "", "unencrypted PEM key for --es_client_cert_file");
+ABSL_FLAG(bool, es_verify_hostname, true,
+          "check that a node's certificate names the host dialled (the chain is always checked)");
+ABSL_FLAG(bool, es_insecure_skip_verify, false,
+          "INSECURE: accept any node certificate; for local trials only");
+ABSL_FLAG(std::string, es_username, "",
+          "basic-auth user; the password comes from --es_password_file or env ESGW_ES_PASSWORD");
+ABSL_FLAG(std::string, es_password_file, "",
+          "file holding the Elasticsearch password (one trailing newline ignored)");
+ABSL_FLAG(std::string, es_api_key_file, "",
+          "file holding an Elasticsearch API key (encoded, or id:key); or env ESGW_ES_API_KEY");
+ABSL_FLAG(int64_t, gzip_min_bytes, 65536,
+          "gzip request bodies of at least this many bytes; 0 never compresses");
 ABSL_FLAG(std::string, pool_mode, "sniffing",
           "static_no_ping (seed list, no probes), static (seed list, background probes), "
           "sniffing (static plus node discovery) or simple (no liveness at all; debugging)");
@@ -130,6 +148,30 @@ int main(int argc, char** argv) {
   options.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   options.transport.max_connections_per_node = absl::GetFlag(FLAGS_max_connections_per_node);
   options.transport.threads = absl::GetFlag(FLAGS_transport_threads);
+  options.transport.ca_file = absl::GetFlag(FLAGS_es_ca_file);
+  options.transport.client_cert_file = absl::GetFlag(FLAGS_es_client_cert_file);
+  options.transport.client_key_file = absl::GetFlag(FLAGS_es_client_key_file);
+  options.transport.verify_hostname = absl::GetFlag(FLAGS_es_verify_hostname);
+  options.transport.insecure_skip_verify = absl::GetFlag(FLAGS_es_insecure_skip_verify);
+  options.transport.gzip_min_bytes = absl::GetFlag(FLAGS_gzip_min_bytes);
+  // The secrets themselves may come from the environment instead of files; never from flags,
+  // which show up in process listings.
+  auto env = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+  auto credentials = esgw::LoadEsCredentials(
+      absl::GetFlag(FLAGS_es_username), absl::GetFlag(FLAGS_es_password_file),
+      absl::GetFlag(FLAGS_es_api_key_file),
+      {.password = env("ESGW_ES_PASSWORD"), .api_key = env("ESGW_ES_API_KEY")});
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "esgw-server: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  options.transport.authorization = credentials->AuthorizationHeader();
+  esgw::Log(esgw::LogLevel::kInfo, "elasticsearch credentials",
+            {{"auth", credentials->RedactedDescription()}});
   options.default_timeout = absl::GetFlag(FLAGS_request_timeout);
 
   // Names that do not parse are reported with the accepted values, and the process exits 2.

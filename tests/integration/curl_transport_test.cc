@@ -1,15 +1,33 @@
 // The curl transport against the dev cluster over real sockets: keep-alive reuse, connect
-// failures, timeouts, cancellation and server-closed idle connections.
+// failures, timeouts, cancellation, server-closed idle connections, gzip bodies; and against an
+// in-process cpp-httplib peer that records what arrived: credentials and request headers.
 #include "pool/curl_transport.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <map>
+#include <mutex>
+#include <thread>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "pool/credentials.h"
 #include "tests/support/dev_cluster.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait.h"
+
+#ifdef ESGW_HAVE_HTTPLIB
+#include <httplib.h>
+#endif
 
 namespace esgw {
 namespace {
@@ -17,7 +35,34 @@ namespace {
 using testing::DevCluster;
 using ::testing::HasSubstr;
 using testing::IsOk;
+using ::testing::Not;
+using testing::StatusIs;
 using testing::WaitFor;
+
+// Sum of every integer field `name` in a JSON text (e.g. "bytes_in" over the nodes of /stats).
+int64_t SumJsonField(const std::string& json, const std::string& name) {
+  const std::string key = absl::StrCat("\"", name, "\":");
+  int64_t sum = 0;
+  for (size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    size_t begin = at + key.size();
+    size_t end = begin;
+    while (end < json.size() && (std::isdigit(static_cast<unsigned char>(json[end])) != 0)) ++end;
+    int64_t value = 0;
+    if (absl::SimpleAtoi(json.substr(begin, end - begin), &value)) sum += value;
+  }
+  return sum;
+}
+
+// A _bulk body indexing `docs` documents into `index`, with explicit ids.
+std::string BulkBody(const std::string& index, int docs) {
+  std::string body;
+  for (int i = 0; i < docs; ++i) {
+    absl::StrAppend(&body, R"({"index":{"_index":")", index, R"(","_id":"d-)", i, "\"}}\n",
+                    R"({"title":"document number )", i, R"(","category":"tools","price":)", i % 500,
+                    R"(,"tags":["bulk","gzip"],"in_stock":true})", "\n");
+  }
+  return body;
+}
 
 class CurlTransportTest : public ::testing::Test {
  protected:
@@ -145,6 +190,122 @@ TEST_F(CurlTransportTest, ManyConcurrentExchangesAllComplete) {
   }
 }
 
+TEST_F(CurlTransportTest, LargeBulkBodiesGoOutGzippedAndAreStored) {
+  const std::string body = BulkBody("gzip_bulk", 3000);
+  ASSERT_GE(body.size(), size_t{64 * 1024});
+  ASSERT_THAT(cluster_->ResetAll(), IsOk());  // zeroes the byte counters
+
+  HttpRequest bulk;
+  bulk.method = HttpMethod::kPost;
+  bulk.path = "/_bulk?refresh=true";
+  bulk.body = body;
+  bulk.content_type = "application/x-ndjson";
+  const HttpResponse response = SendAndWait(0, bulk);
+  ASSERT_EQ(response.error, TransportError::kNone) << response.error_message;
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_THAT(response.body, HasSubstr(R"("errors":false)"));
+
+  absl::StatusOr<std::string> stats = cluster_->Stats();
+  ASSERT_THAT(stats, IsOk());
+  const int64_t bytes_in = SumJsonField(*stats, "bytes_in");
+  EXPECT_LT(bytes_in, static_cast<int64_t>(body.size()) / 2)
+      << "raw body " << body.size() << " bytes";
+
+  const HttpResponse count = SendAndWait(1, Get("/gzip_bulk/_count"));
+  ASSERT_EQ(count.status, 200) << count.body;
+  EXPECT_THAT(count.body, HasSubstr(R"("count":3000)"));
+}
+
+TEST_F(CurlTransportTest, BodiesGoOutRawWhenGzipIsOffOrTheBodyIsSmall) {
+  auto raw_transport = CurlTransport::Create({.gzip_min_bytes = 0});
+  ASSERT_THAT(raw_transport, IsOk());
+  const std::string body = BulkBody("raw_bulk", 3000);
+  ASSERT_THAT(cluster_->ResetAll(), IsOk());
+  HttpRequest bulk;
+  bulk.method = HttpMethod::kPost;
+  bulk.path = "/_bulk";
+  bulk.body = body;
+  bulk.content_type = "application/x-ndjson";
+  std::promise<HttpResponse> promise;
+  (*raw_transport)->Send(Node(0), bulk, [&promise](HttpResponse response) {
+    promise.set_value(std::move(response));
+  });
+  auto future = promise.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(future.get().status, 200);
+  absl::StatusOr<std::string> stats = cluster_->Stats();
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_GE(SumJsonField(*stats, "bytes_in"), static_cast<int64_t>(body.size()));
+
+  // Below the default 64 KiB threshold the body is not compressed either.
+  ASSERT_THAT(cluster_->ResetAll(), IsOk());
+  bulk.body = BulkBody("raw_bulk", 100);
+  ASSERT_LT(bulk.body.size(), size_t{64 * 1024});
+  EXPECT_EQ(SendAndWait(0, bulk).status, 200);
+  stats = cluster_->Stats();
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_GE(SumJsonField(*stats, "bytes_in"), static_cast<int64_t>(bulk.body.size()));
+}
+
+TEST_F(CurlTransportTest, GzipResponsesAreDecoded) {
+  ASSERT_THAT(cluster_->ResetAll(), IsOk());
+  HttpRequest search;
+  search.method = HttpMethod::kPost;
+  search.path = "/products/_search";
+  search.body = R"({"query":{"match_all":{}},"size":100})";
+  search.content_type = "application/json";
+  const HttpResponse response = SendAndWait(0, search);
+  ASSERT_EQ(response.error, TransportError::kNone) << response.error_message;
+  ASSERT_EQ(response.status, 200);
+  ASSERT_FALSE(response.body.empty());
+  EXPECT_EQ(response.body.front(), '{');
+  EXPECT_THAT(response.body, HasSubstr(R"("hits")"));
+  EXPECT_GE(response.body.capacity(), response.body.size() + kBodyPadding);
+  // The node sent fewer bytes than the body we read: it was compressed on the wire.
+  absl::StatusOr<std::string> stats = cluster_->Stats();
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_LT(SumJsonField(*stats, "bytes_out"), static_cast<int64_t>(response.body.size()));
+}
+
+TEST_F(CurlTransportTest, CurlResendsARequestWhoseReusedConnectionDiesBeforeAnyResponseByte) {
+  ASSERT_EQ(SendAndWait(0, Get("/")).status, 200);
+  ASSERT_EQ(SendAndWait(0, Get("/")).status, 200);  // each loop thread now holds a connection
+  ASSERT_THAT(cluster_->ResetNext(0), IsOk());
+  const HttpResponse response = SendAndWait(0, Get("/"));
+  // The node read the request and reset the connection; curl sent it again on a fresh
+  // connection by itself, so the caller sees a success and never a kStaleConnection.
+  EXPECT_EQ(response.error, TransportError::kNone) << response.error_message;
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(response.connection_reused);
+  EXPECT_EQ(transport_->GetConnectionStats(cluster_->node_addresses()[0]).resent_by_curl, 1);
+}
+
+TEST_F(CurlTransportTest, ErrorMessagesNeverCarryTheCredentials) {
+  const EsCredentials credentials{.username = "elastic", .password = "s3cret-pa55"};
+  auto transport = CurlTransport::Create({.authorization = credentials.AuthorizationHeader()});
+  ASSERT_THAT(transport, IsOk());
+  auto send = [&](int node, absl::Duration timeout) {
+    std::promise<HttpResponse> promise;
+    auto future = promise.get_future();
+    (*transport)->Send(Node(node), Get("/", timeout), [&promise](HttpResponse response) {
+      promise.set_value(std::move(response));
+    });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    return future.get();
+  };
+  ASSERT_THAT(cluster_->Kill(1), IsOk());
+  ASSERT_THAT(cluster_->Hang(0), IsOk());
+  const std::string encoded = absl::Base64Escape("elastic:s3cret-pa55");
+  for (const HttpResponse& response :
+       {send(1, absl::Seconds(5)), send(0, absl::Milliseconds(300))}) {
+    EXPECT_NE(response.error, TransportError::kNone);
+    EXPECT_FALSE(response.error_message.empty());
+    EXPECT_THAT(response.error_message, Not(HasSubstr("s3cret")));
+    EXPECT_THAT(response.error_message, Not(HasSubstr(encoded)));
+    EXPECT_THAT(response.error_message, Not(HasSubstr("Authorization")));
+  }
+}
+
 TEST_F(CurlTransportTest, AfterShutdownSendCompletesAtOnceAsCancelled) {
   transport_->Shutdown();
   bool called = false;
@@ -154,6 +315,311 @@ TEST_F(CurlTransportTest, AfterShutdownSendCompletesAtOnceAsCancelled) {
   });
   EXPECT_TRUE(called);
 }
+
+TEST(CurlTransportCreateTest, RejectsBadAuthorizationAndGzipOptions) {
+  auto with_newline = CurlTransport::Create({.authorization = "Basic abc\r\nX-Evil: 1"});
+  EXPECT_THAT(with_newline, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(with_newline.status().message(), Not(HasSubstr("abc")));
+  EXPECT_THAT(CurlTransport::Create({.gzip_min_bytes = -1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("gzip_min_bytes")));
+}
+
+// The dev cluster closing idle keep-alive connections after 300 ms and every connection after
+// 20 responses, against sequential and concurrent traffic with idle pauses past that timeout.
+TEST(CurlTransportKeepAliveTest, ServerClosedConnectionsNeverFailAnExchange) {
+  auto cluster = DevCluster::Start(
+      {.nodes = 1,
+       .extra_flags = {"--keepalive_timeout=300ms", "--max_requests_per_connection=20"}});
+  ASSERT_THAT(cluster, IsOk());
+  auto transport = CurlTransport::Create({.threads = 2, .max_connections_per_node = 16});
+  ASSERT_THAT(transport, IsOk());
+  auto node = ParseEndpoint((*cluster)->NodeUrl(0));
+  ASSERT_THAT(node, IsOk());
+
+  absl::Mutex mu;
+  int in_flight = 0;
+  int completed = 0;
+  int stale = 0;
+  std::map<std::string, int> failures;  // "error: message" -> count
+  auto send = [&]() {
+    {
+      absl::MutexLock lock(&mu);
+      ++in_flight;
+    }
+    HttpRequest request;
+    request.path = "/";
+    request.timeout = absl::Seconds(10);
+    (*transport)->Send(*node, std::move(request), [&](HttpResponse response) {
+      absl::MutexLock lock(&mu);
+      --in_flight;
+      ++completed;
+      if (response.error == TransportError::kStaleConnection) {
+        ++stale;  // the pool retries these on a fresh connection
+      } else if (response.error != TransportError::kNone || response.status != 200) {
+        ++failures[absl::StrCat(TransportErrorName(response.error), " ", response.status, ": ",
+                                response.error_message)];
+      }
+    });
+  };
+  // Waits (bounded) until at most `limit` exchanges are in flight.
+  auto wait_below = [&](int limit) {
+    absl::MutexLock lock(&mu);
+    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight <= limit; };
+    return mu.AwaitWithTimeout(absl::Condition(&room), absl::Seconds(20));
+  };
+
+  constexpr int kRounds = 10;
+  constexpr int kPerPhase = 100;
+  int sent = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kPerPhase; ++i, ++sent) {  // sequential
+      send();
+      ASSERT_TRUE(wait_below(0)) << "round " << round;
+    }
+    for (int i = 0; i < kPerPhase; ++i, ++sent) {  // 16 in flight
+      ASSERT_TRUE(wait_below(15)) << "round " << round;
+      send();
+    }
+    ASSERT_TRUE(wait_below(0));
+    // Idle until the node has closed every keep-alive connection (300 ms and a poll later).
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          absl::StatusOr<std::string> stats = (*cluster)->Stats();
+          return stats.ok() && SumJsonField(*stats, "open_sockets") == 0;
+        },
+        absl::Seconds(5), "the node closes its idle connections"));
+  }
+
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(completed, sent);
+  EXPECT_TRUE(failures.empty()) << [&] {
+    std::string all;
+    for (const auto& [what, n] : failures) absl::StrAppend(&all, n, " x ", what, "\n");
+    return all;
+  }();
+  const CurlTransport::ConnectionStats connections =
+      (*transport)->GetConnectionStats((*cluster)->node_addresses()[0]);
+  // 20 requests per connection at most, so at least sent / 20 connections.
+  EXPECT_GE(connections.opened, sent / 20);
+  const std::string figures = absl::StrCat(
+      "requests=", sent, " stale=", stale, " resent_by_curl=", connections.resent_by_curl,
+      " connections_opened=", connections.opened, " requests_per_connection=",
+      static_cast<double>(sent) / static_cast<double>(std::max<int64_t>(1, connections.opened)));
+  ::testing::Test::RecordProperty("keepalive_figures", figures);
+  std::printf("keep-alive figures: %s\n", figures.c_str());
+}
+
+// Writes `content` to a new file in a fresh temporary directory; removed with the object.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string dir =
+        absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/esgw-cred-XXXXXX");
+    if (mkdtemp(dir.data()) != nullptr) dir_ = dir;
+    path_ = absl::StrCat(dir_, "/secret");
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~TempFile() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+TEST(EsCredentialsTest, NothingConfiguredMeansNoCredentials) {
+  absl::StatusOr<EsCredentials> credentials = LoadEsCredentials("", "", "");
+  ASSERT_THAT(credentials, IsOk());
+  EXPECT_TRUE(credentials->empty());
+  EXPECT_EQ(credentials->AuthorizationHeader(), "");
+  EXPECT_EQ(credentials->RedactedDescription(), "none");
+}
+
+TEST(EsCredentialsTest, BasicAuthFromAFileStripsOneTrailingNewline) {
+  TempFile password("pa:ss word\n\n");
+  absl::StatusOr<EsCredentials> credentials = LoadEsCredentials("elastic", password.path(), "");
+  ASSERT_THAT(credentials, IsOk());
+  EXPECT_EQ(credentials->password, "pa:ss word\n");
+  EXPECT_EQ(credentials->AuthorizationHeader(),
+            absl::StrCat("Basic ", absl::Base64Escape("elastic:pa:ss word\n")));
+  EXPECT_EQ(credentials->RedactedDescription(), "basic auth as user 'elastic'");
+}
+
+TEST(EsCredentialsTest, ApiKeyFromAFileOrTheEnvironment) {
+  TempFile key("VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==\r\n");
+  absl::StatusOr<EsCredentials> from_file = LoadEsCredentials("", "", key.path());
+  ASSERT_THAT(from_file, IsOk());
+  EXPECT_EQ(from_file->AuthorizationHeader(),
+            "ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==");
+  EXPECT_EQ(from_file->RedactedDescription(), "API key");
+  // The raw "id:api_key" pair is encoded the way Elasticsearch expects.
+  absl::StatusOr<EsCredentials> raw = LoadEsCredentials("", "", "", {.api_key = "id1:key1"});
+  ASSERT_THAT(raw, IsOk());
+  EXPECT_EQ(raw->AuthorizationHeader(), absl::StrCat("ApiKey ", absl::Base64Escape("id1:key1")));
+  absl::StatusOr<EsCredentials> from_env =
+      LoadEsCredentials("elastic", "", "", {.password = "from-env"});
+  ASSERT_THAT(from_env, IsOk());
+  EXPECT_EQ(from_env->password, "from-env");
+}
+
+TEST(EsCredentialsTest, BadConfigurationsNameTheFlagButNeverTheSecret) {
+  TempFile password("hunter2-secret\n");
+  TempFile key("c2VjcmV0LWtleQ==");
+  TempFile empty("\n");
+  const struct {
+    absl::StatusOr<EsCredentials> result;
+    std::string names;
+  } cases[] = {
+      {LoadEsCredentials("elastic", "/nonexistent/password", ""), "--es_password_file"},
+      {LoadEsCredentials("elastic", empty.path(), ""), "--es_password_file"},
+      {LoadEsCredentials("", "", empty.path()), "--es_api_key_file"},
+      {LoadEsCredentials("", password.path(), ""), "--es_username"},
+      {LoadEsCredentials("elastic", "", ""), "--es_username"},
+      {LoadEsCredentials("elastic", password.path(), key.path()), "not both"},
+      {LoadEsCredentials("elastic", password.path(), "", {.password = "hunter2-secret"}),
+       "ESGW_ES_PASSWORD"},
+      {LoadEsCredentials("el:astic", password.path(), ""), "--es_username"},
+      {LoadEsCredentials("", "", "", {.api_key = "hunter2 secret"}), "ESGW_ES_API_KEY"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(c.result, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.names)));
+    EXPECT_THAT(c.result.status().message(), Not(HasSubstr("hunter2")));
+    EXPECT_THAT(c.result.status().message(), Not(HasSubstr("c2VjcmV0")));
+  }
+}
+
+#ifdef ESGW_HAVE_HTTPLIB
+// A plain HTTP/1.1 server on 127.0.0.1:<free port> that answers every request with 200 and
+// remembers the headers of the last one.
+class RecordingPeer {
+ public:
+  RecordingPeer() {
+    auto record = [this](const httplib::Request& request, httplib::Response& response) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_headers_ = request.headers;
+        ++requests_;
+      }
+      response.set_content("{}", "application/json");
+    };
+    server_.Get(".*", record);
+    server_.Post(".*", record);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) return;
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    running_ = WaitFor([this] { return server_.is_running(); }, absl::Seconds(5), "HTTP peer");
+  }
+  ~RecordingPeer() {
+    if (running_) server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool ok() const { return running_; }
+  Endpoint endpoint() const { return Endpoint{.host = "127.0.0.1", .port = port_}; }
+  // Values of header `name` (case-insensitive) in the last request.
+  std::vector<std::string> Header(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> values;
+    auto [begin, end] = last_headers_.equal_range(name);
+    for (auto it = begin; it != end; ++it) values.push_back(it->second);
+    return values;
+  }
+  int requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  bool running_ = false;
+  std::mutex mu_;
+  httplib::Headers last_headers_;
+  int requests_ = 0;
+  std::thread thread_;
+};
+
+HttpRequest GetRoot() {
+  HttpRequest request;
+  request.path = "/";
+  return request;
+}
+
+HttpResponse SendTo(CurlTransport& transport, const Endpoint& node, HttpRequest request) {
+  std::promise<HttpResponse> promise;
+  auto future = promise.get_future();
+  request.timeout = absl::Seconds(5);
+  transport.Send(node, std::move(request),
+                 [&promise](HttpResponse response) { promise.set_value(std::move(response)); });
+  EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  return future.get();
+}
+
+TEST(CurlTransportAuthTest, EveryRequestCarriesTheConfiguredCredentials) {
+  RecordingPeer peer;
+  ASSERT_TRUE(peer.ok());
+  const EsCredentials basic{.username = "elastic", .password = "changeme"};
+  auto transport = CurlTransport::Create({.authorization = basic.AuthorizationHeader()});
+  ASSERT_THAT(transport, IsOk());
+  for (HttpMethod method : {HttpMethod::kGet, HttpMethod::kPost}) {
+    HttpRequest request;
+    request.method = method;
+    request.path = "/_search";
+    // A caller's own Authorization never replaces or joins the configured one.
+    request.headers = {{"Authorization", "Bearer caller-token"}};
+    const HttpResponse response = SendTo(**transport, peer.endpoint(), request);
+    ASSERT_EQ(response.status, 200) << response.error_message;
+    EXPECT_THAT(
+        peer.Header("Authorization"),
+        ::testing::ElementsAre(absl::StrCat("Basic ", absl::Base64Escape("elastic:changeme"))));
+  }
+
+  const EsCredentials api_key{.api_key = "a2V5OnNlY3JldA=="};
+  auto key_transport = CurlTransport::Create({.authorization = api_key.AuthorizationHeader()});
+  ASSERT_THAT(key_transport, IsOk());
+  ASSERT_EQ(SendTo(**key_transport, peer.endpoint(), GetRoot()).status, 200);
+  EXPECT_THAT(peer.Header("Authorization"), ::testing::ElementsAre("ApiKey a2V5OnNlY3JldA=="));
+
+  // Without credentials, a caller may still send its own.
+  auto plain = CurlTransport::Create({});
+  ASSERT_THAT(plain, IsOk());
+  HttpRequest own = GetRoot();
+  own.headers = {{"Authorization", "Bearer caller-token"}};
+  ASSERT_EQ(SendTo(**plain, peer.endpoint(), own).status, 200);
+  EXPECT_THAT(peer.Header("Authorization"), ::testing::ElementsAre("Bearer caller-token"));
+}
+
+TEST(CurlTransportHeaderTest, HeadersThatCouldInjectLinesAreLeftOut) {
+  RecordingPeer peer;
+  ASSERT_TRUE(peer.ok());
+  auto transport = CurlTransport::Create({});
+  ASSERT_THAT(transport, IsOk());
+  HttpRequest request = GetRoot();
+  request.headers = {
+      {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+      {"X-Opaque-Id", "job 42\tretry"},
+      {"X-Injected", "a\r\nX-Evil: 1"},
+      {"X-Lf", "a\nX-Evil2: 1"},
+      {"Bad Name", "x"},
+      {"X-Empty", ""},  // sent as "X-Empty:", which httplib does not record
+      {"Content-Length", "5"},
+  };
+  const HttpResponse response = SendTo(**transport, peer.endpoint(), request);
+  ASSERT_EQ(response.error, TransportError::kNone) << response.error_message;
+  ASSERT_EQ(response.status, 200);
+  EXPECT_THAT(peer.Header("traceparent"),
+              ::testing::ElementsAre("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  EXPECT_THAT(peer.Header("X-Opaque-Id"), ::testing::ElementsAre("job 42\tretry"));
+  EXPECT_THAT(peer.Header("X-Injected"), ::testing::IsEmpty());
+  EXPECT_THAT(peer.Header("X-Evil"), ::testing::IsEmpty());
+  EXPECT_THAT(peer.Header("X-Evil2"), ::testing::IsEmpty());
+  EXPECT_THAT(peer.Header("Content-Length"), ::testing::IsEmpty());  // a GET has no body
+  EXPECT_EQ(peer.requests(), 1);
+}
+#endif  // ESGW_HAVE_HTTPLIB
 
 }  // namespace
 }  // namespace esgw
