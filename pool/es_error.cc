@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "pool/error_info.h"
+#include "pool/utf8.h"
 
 namespace esgw {
 namespace {
@@ -16,75 +17,6 @@ namespace {
 namespace od = simdjson::ondemand;
 
 constexpr absl::string_view kRejectedType = "es_rejected_execution_exception";
-constexpr absl::string_view kEllipsis = "...";
-constexpr absl::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the well-formed UTF-8 sequence at the start of s (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 when s does not start with one.
-size_t Utf8SequenceLength(absl::string_view s) {
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return 1;
-  size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3;
-    if (b0 == 0xE0) low = 0xA0;
-    if (b0 == 0xED) high = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4;
-    if (b0 == 0xF0) low = 0x90;
-    if (b0 == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < length) return 0;
-  const auto b1 = static_cast<unsigned char>(s[1]);
-  if (b1 < low || b1 > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80 || b > 0xBF) return 0;
-  }
-  return length;
-}
-
-// Text fit for a log line or a gRPC trailer: runs of whitespace and control characters become one
-// space, the ends are trimmed, malformed UTF-8 becomes U+FFFD, and text longer than max_bytes is
-// cut on a character boundary and ends in "...".
-std::string Sanitize(absl::string_view in, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(in.size(), max_bytes) + kEllipsis.size());
-  size_t cut = 0;  // Longest prefix of out that leaves room for the ellipsis.
-  bool pending_space = false;
-  size_t i = 0;
-  while (i < in.size() && out.size() <= max_bytes) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (c <= 0x20 || c == 0x7F) {
-      pending_space = !out.empty();
-      ++i;
-      continue;
-    }
-    const size_t length = Utf8SequenceLength(in.substr(i));
-    if (pending_space) out.push_back(' ');
-    pending_space = false;
-    if (length == 0) {
-      out.append(kReplacementChar.data(), kReplacementChar.size());
-      ++i;
-    } else {
-      out.append(in.data() + i, length);
-      i += length;
-    }
-    if (out.size() + kEllipsis.size() <= max_bytes) cut = out.size();
-  }
-  if (out.size() > max_bytes) {
-    out.resize(cut);
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    out.append(kEllipsis.data(), kEllipsis.size());
-  }
-  return out;
-}
 
 // Reads a string value into *out (sanitised). Returns false, leaving *out alone, for any other
 // type, including null (Elasticsearch sends "reason": null for some exceptions).
@@ -92,7 +24,8 @@ bool ReadText(od::value value, std::string* out) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) return false;
   // Debian's absl::string_view is its own type, not std::string_view.
-  *out = Sanitize(absl::string_view(text.data(), text.size()), kMaxEsErrorFieldBytes);
+  *out = BoundedUtf8(absl::string_view(text.data(), text.size()), kMaxEsErrorFieldBytes,
+                     /*fold_whitespace=*/true);
   return true;
 }
 
@@ -109,7 +42,7 @@ void ReadTextOrList(od::value value, std::string* out) {
     joined.append(text.data(), text.size());
     if (joined.size() > kMaxEsErrorFieldBytes) break;
   }
-  *out = Sanitize(joined, kMaxEsErrorFieldBytes);
+  *out = BoundedUtf8(joined, kMaxEsErrorFieldBytes, /*fold_whitespace=*/true);
 }
 
 // The type and reason (and where present, the index) of one cause object.
@@ -250,7 +183,8 @@ std::string HtmlTitle(absl::string_view body) {
   if (start == std::string::npos) return "";
   const size_t end = head.find("</title", start);
   if (end == std::string::npos) return "";
-  return Sanitize(body.substr(start + 1, end - start - 1), kMaxEsErrorBodyPrefixBytes);
+  return BoundedUtf8(body.substr(start + 1, end - start - 1), kMaxEsErrorBodyPrefixBytes,
+                     /*fold_whitespace=*/true);
 }
 
 absl::string_view HttpStatusText(int http_status) {
@@ -361,7 +295,8 @@ EsError ParseEsError(int http_status, absl::string_view body) {
     error.reason = HtmlTitle(trimmed);
     if (!error.reason.empty()) return error;
   }
-  if (error.reason.empty()) error.reason = Sanitize(trimmed, kMaxEsErrorBodyPrefixBytes);
+  if (error.reason.empty())
+    error.reason = BoundedUtf8(trimmed, kMaxEsErrorBodyPrefixBytes, /*fold_whitespace=*/true);
   return error;
 }
 
@@ -398,7 +333,8 @@ absl::Status EsErrorToStatus(const EsError& error) {
   add("caused_by_reason", error.caused_by_reason);
   add("index", error.index);
   return WithErrorInfo(
-      absl::Status(CodeForHttpStatus(error.http_status), Sanitize(message, kMaxEsErrorFieldBytes)),
+      absl::Status(CodeForHttpStatus(error.http_status),
+                   BoundedUtf8(message, kMaxEsErrorFieldBytes, /*fold_whitespace=*/true)),
       info);
 }
 

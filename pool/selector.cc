@@ -26,8 +26,16 @@ class LeastLoadedSelector final : public Selector {
     const double default_ms = ca.has_latency ? ca.latency_ms : (cb.has_latency ? cb.latency_ms : 1);
     const double cost_a = LeastLoadedCost(ca, default_ms);
     const double cost_b = LeastLoadedCost(cb, default_ms);
-    if (cost_a == cost_b) return absl::Bernoulli(gen, 0.5) ? a : b;
-    return cost_a < cost_b ? a : b;
+    const bool a_wins = cost_a == cost_b ? absl::Bernoulli(gen, 0.5) : cost_a < cost_b;
+    const size_t winner = a_wins ? a : b;
+    const size_t loser = a_wins ? b : a;
+    // Slow-start: a ramping winner serves only with probability equal to its weight, so its
+    // share grows with the weight whatever the pool size. Dividing the cost by the weight
+    // instead starves it: next to idle peers it would lose every comparison until fully ramped,
+    // then take its whole share at once.
+    const double weight = std::clamp(candidates[winner].weight, 0.0, 1.0);
+    if (weight < 1 && !absl::Bernoulli(gen, weight)) return loser;
+    return winner;
   }
 };
 
@@ -127,8 +135,7 @@ double LeastLoadedCost(const SelectorCandidate& candidate, double default_latenc
   const double latency = candidate.has_latency ? candidate.latency_ms : default_latency_ms;
   // A floor keeps a 0 ms reading (a cached answer) from making in-flight count irrelevant.
   const double floored = std::max(latency, 0.001);
-  const double weight = std::max(candidate.weight, 1e-3);
-  return static_cast<double>(candidate.in_flight + 1) * floored / weight;
+  return static_cast<double>(candidate.in_flight + 1) * floored;
 }
 
 std::unique_ptr<Selector> Selector::Create(SelectorKind kind) {

@@ -1,7 +1,8 @@
 // Node selection strategies (DESIGN.md section 3): least_loaded (power of two choices over
-// in-flight x latency EWMA, scaled by slow-start weight), round_robin, sticky and random.
-// Thread-safety: not thread-safe; NodePool calls a Selector only under its mutex, on whichever
-// thread asked it for a node. Selectors hold no pointers into the pool.
+// in-flight x latency EWMA, with slow-start weight as the chance a ramping winner serves),
+// round_robin, sticky and random. Thread-safety: not thread-safe; NodePool calls a Selector only
+// under its mutex, on whichever thread asked it for a node. Selectors hold no pointers into the
+// pool.
 #pragma once
 
 #include <cstdint>
@@ -45,8 +46,10 @@ class Selector {
   virtual void OnNodeFailed(uint64_t /*serial*/) {}
 };
 
-// The least_loaded cost of a candidate: (in_flight + 1) x latency / weight, where latency is the
-// candidate's EWMA or, when it has none, default_latency_ms. Lower is better. Exposed for tests.
+// The least_loaded cost of a candidate: (in_flight + 1) x latency, where latency is the
+// candidate's EWMA or, when it has none, default_latency_ms. Lower is better. Slow-start weight
+// is not part of it: the selector lets a ramping winner serve with probability = its weight.
+// Exposed for tests.
 double LeastLoadedCost(const SelectorCandidate& candidate, double default_latency_ms);
 
 }  // namespace esgw

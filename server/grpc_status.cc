@@ -8,69 +8,9 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "pool/error_info.h"
+#include "pool/utf8.h"
 
 namespace esgw {
-namespace {
-
-constexpr absl::string_view kEllipsis = "...";
-constexpr absl::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the well-formed UTF-8 sequence at the start of s, or 0 when there is none.
-size_t Utf8SequenceLength(absl::string_view s) {
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return 1;
-  size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3;
-    if (b0 == 0xE0) low = 0xA0;   // No overlong forms.
-    if (b0 == 0xED) high = 0x9F;  // No UTF-16 surrogates.
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4;
-    if (b0 == 0xF0) low = 0x90;
-    if (b0 == 0xF4) high = 0x8F;  // Nothing above U+10FFFF.
-  } else {
-    return 0;
-  }
-  if (s.size() < length) return 0;
-  const auto b1 = static_cast<unsigned char>(s[1]);
-  if (b1 < low || b1 > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80 || b > 0xBF) return 0;
-  }
-  return length;
-}
-
-// in as valid UTF-8 (malformed bytes become U+FFFD: protobuf rejects a google.rpc.Status whose
-// string fields are not UTF-8), cut on a character boundary to at most max_bytes with "...".
-std::string BoundedUtf8(absl::string_view in, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(in.size(), max_bytes + kEllipsis.size()));
-  size_t cut = 0;  // Longest prefix of out that leaves room for the ellipsis.
-  size_t i = 0;
-  while (i < in.size() && out.size() <= max_bytes) {
-    const size_t length = Utf8SequenceLength(in.substr(i));
-    if (length == 0) {
-      out.append(kReplacementChar.data(), kReplacementChar.size());
-      ++i;
-    } else {
-      out.append(in.data() + i, length);
-      i += length;
-    }
-    if (out.size() + kEllipsis.size() <= max_bytes) cut = out.size();
-  }
-  if (out.size() > max_bytes) {
-    out.resize(cut);
-    out.append(kEllipsis.data(), kEllipsis.size());
-  }
-  return out;
-}
-
-}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;

@@ -165,7 +165,8 @@ TEST_F(PoolE2eTest, KilledNodeCostsNoSearchAndComesBackAfterRevive) {
         EXPECT_TRUE(Search(&response).ok());
         return Node(Stats(), victim)->requests_total() > before;
       },
-      absl::Seconds(15), "the revived node takes traffic again"));
+      absl::Seconds(15), "the revived node takes traffic again"))
+      << Stats().DebugString();
 }
 
 TEST_F(PoolE2eTest, AllNodesDownIsUnavailableAndHealthFollows) {

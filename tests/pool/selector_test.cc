@@ -43,10 +43,10 @@ TEST(SelectorTest, ParseAndName) {
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("least_loaded")));
 }
 
-TEST(SelectorTest, LeastLoadedCostIsInFlightTimesLatencyOverWeight) {
+TEST(SelectorTest, LeastLoadedCostIsInFlightTimesLatency) {
   EXPECT_DOUBLE_EQ(LeastLoadedCost(Cand(1, 0, 10), 99), 10);
   EXPECT_DOUBLE_EQ(LeastLoadedCost(Cand(1, 4, 10), 99), 50);
-  EXPECT_DOUBLE_EQ(LeastLoadedCost(Cand(1, 0, 10, 0.5), 99), 20);
+  EXPECT_DOUBLE_EQ(LeastLoadedCost(Cand(1, 0, 10, 0.5), 99), 10);
   EXPECT_DOUBLE_EQ(LeastLoadedCost(Cand(1, 1, 10, 1, false), 7), 14);
 }
 
@@ -110,6 +110,22 @@ TEST(SelectorTest, StickyMovesOnOnlyWhenItsNodeFailsOrIsNotOffered) {
   EXPECT_EQ(selector->Pick(all, gen), 2u);                 // and stays on 3
   selector->OnNodeFailed(3);
   EXPECT_EQ(selector->Pick(all, gen), 0u);  // wraps
+}
+
+TEST(SelectorTest, LeastLoadedGivesASlowStartingNodeAShareThatGrowsWithItsWeight) {
+  auto selector = Selector::Create(SelectorKind::kLeastLoaded);
+  // Three idle, equally fast nodes: a full-weight node would get a third of 3000 picks.
+  std::vector<int> counts =
+      Count(*selector, {Cand(1, 0, 10, 1), Cand(2, 0, 10, 1), Cand(3, 0, 10, 0.1)}, 3000);
+  EXPECT_GT(counts[2], 30) << "a ramping node is not starved next to idle peers";
+  EXPECT_LT(counts[2], 200);
+  counts = Count(*selector, {Cand(1, 0, 10, 1), Cand(2, 0, 10, 1), Cand(3, 0, 10, 0.5)}, 3000);
+  EXPECT_GT(counts[2], 350);
+  EXPECT_LT(counts[2], 700);
+  // Two nodes: the pair is always both, and the weight still limits the share.
+  counts = Count(*selector, {Cand(1, 0, 10, 1), Cand(2, 0, 10, 0.2)}, 2000);
+  EXPECT_GT(counts[1], 100);
+  EXPECT_LT(counts[1], 350);
 }
 
 TEST(SelectorTest, RandomIsWeightedBySlowStart) {

@@ -1,0 +1,75 @@
+#include "pool/utf8.h"
+
+#include <algorithm>
+
+namespace esgw {
+namespace {
+
+constexpr absl::string_view kEllipsis = "...";
+constexpr absl::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
+
+}  // namespace
+
+size_t Utf8SequenceLength(absl::string_view s) {
+  const auto b0 = static_cast<unsigned char>(s[0]);
+  if (b0 < 0x80) return 1;
+  size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) low = 0xA0;
+    if (b0 == 0xED) high = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) low = 0x90;
+    if (b0 == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < length) return 0;
+  const auto b1 = static_cast<unsigned char>(s[1]);
+  if (b1 < low || b1 > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80 || b > 0xBF) return 0;
+  }
+  return length;
+}
+
+std::string BoundedUtf8(absl::string_view in, size_t max_bytes, bool fold_whitespace) {
+  std::string out;
+  out.reserve(std::min(in.size(), max_bytes) + kEllipsis.size());
+  size_t cut = 0;  // Longest prefix of out that leaves room for the ellipsis.
+  bool pending_space = false;
+  size_t i = 0;
+  while (i < in.size() && out.size() <= max_bytes) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (fold_whitespace && (c <= 0x20 || c == 0x7F)) {
+      pending_space = !out.empty();
+      ++i;
+      continue;
+    }
+    const size_t length = Utf8SequenceLength(in.substr(i));
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    if (length == 0) {
+      out.append(kReplacementChar.data(), kReplacementChar.size());
+      ++i;
+    } else {
+      out.append(in.data() + i, length);
+      i += length;
+    }
+    if (out.size() + kEllipsis.size() <= max_bytes) cut = out.size();
+  }
+  if (out.size() > max_bytes) {
+    out.resize(cut);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out.append(kEllipsis.data(), kEllipsis.size());
+  }
+  return out;
+}
+
+}  // namespace esgw
