@@ -1,5 +1,6 @@
 #include "server/es_requests.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -76,11 +77,11 @@ absl::StatusOr<HttpRequest> BuildSearchRequest(const esgw::v1::SearchRequest& re
   for (const auto& [key, value] : params) {
     const std::string field = absl::StrCat("params[", key, "]");
     if (!SearchParams().contains(key)) {
-      return InvalidField(
-          field, absl::StrCat("'", key, "' is not an allowed search parameter; allowed: ",
-                              absl::StrJoin(std::vector<std::string>(SearchParams().begin(),
-                                                                     SearchParams().end()),
-                                            ", ")));
+      std::vector<std::string> allowed(SearchParams().begin(), SearchParams().end());
+      std::sort(allowed.begin(), allowed.end());
+      return InvalidField(field,
+                          absl::StrCat("'", key, "' is not an allowed search parameter; allowed: ",
+                                       absl::StrJoin(allowed, ", ")));
     }
     ESGW_RETURN_IF_ERROR(ValidateParamValue(value, field));
     AppendParam(&query, key, value);

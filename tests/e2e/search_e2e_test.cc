@@ -169,6 +169,31 @@ TEST_F(SearchE2eTest, HealthIsServingForServerAndGateway) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(SearchE2eTest, HealthWatchSendsTheStatusAndEndsWhenTheServerStops) {
+  // A server of its own: stopping it is part of the test.
+  auto server = testing::EsgwProcess::Start(cluster_->SeedsFlag());
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto health = grpc::health::v1::Health::NewStub((*server)->channel());
+  auto context = Context();
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("esgw.v1.Gateway");
+  auto stream = health->Watch(context.get(), request);
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  ASSERT_TRUE((*server)->process().Signal(SIGTERM).ok());
+  // Shutdown turns health NOT_SERVING at once, and the stream then ends cleanly.
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+  // An open Watch must not hold up the stop.
+  const auto exit_code = (*server)->process().Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << (*server)->process().Log();
+}
+
 TEST_F(SearchE2eTest, ReflectionV1ListsTheServices) {
   auto reflection = grpc::reflection::v1::ServerReflection::NewStub(server_->channel());
   auto context = Context();

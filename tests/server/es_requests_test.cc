@@ -120,7 +120,9 @@ TEST(BuildSearchRequestTest, RejectsParamsOutsideTheAllowList) {
   EXPECT_THAT(BuildSearchRequest(request),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::AllOf(HasSubstr("params[filter_path]"),
-                                        HasSubstr("not an allowed search parameter"))));
+                                        HasSubstr("not an allowed search parameter"),
+                                        HasSubstr("allowed: allow_no_indices, "
+                                                  "allow_partial_search_results, "))));
   request.clear_params();
   (*request.mutable_params())["timeout"] = "";
   EXPECT_THAT(BuildSearchRequest(request),

@@ -22,12 +22,6 @@ using ::esgw::devcluster::HttpRequestOnce;
 using ::esgw::devcluster::Json;
 using ::esgw::devcluster::ParseJson;
 
-std::string TempRoot() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  if (dir == nullptr || *dir == '\0') dir = std::getenv("TMPDIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
 }  // namespace
 
 std::string BinDir() {
@@ -73,11 +67,9 @@ absl::StatusOr<std::string> ReadPortFile(const std::string& path, absl::Duration
 absl::StatusOr<std::unique_ptr<DevCluster>> DevCluster::Start(Options options) {
   std::unique_ptr<DevCluster> cluster(new DevCluster());
   cluster->options_ = options;
-  std::string dir_template = absl::StrCat(TempRoot(), "/esgw-devcluster-XXXXXX");
-  if (mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
-  }
-  cluster->temp_dir_ = dir_template;
+  absl::StatusOr<std::string> dir = MakeTempDir("esgw-devcluster");
+  if (!dir.ok()) return dir.status();
+  cluster->temp_dir_ = *std::move(dir);
   const std::string port_file = absl::StrCat(cluster->temp_dir_, "/ports.json");
   std::vector<std::string> argv = {
       absl::StrCat(BinDir(), "/esgw-devcluster"),

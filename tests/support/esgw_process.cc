@@ -1,6 +1,6 @@
 #include "tests/support/esgw_process.h"
 
-#include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -12,17 +12,20 @@
 
 namespace esgw::testing {
 
-std::string MakeTempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/esgw-test-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) return "/tmp";
-  return pattern;
+EsgwProcess::~EsgwProcess() {
+  process_.reset();  // the Subprocess destructor stops the server
+  if (!dir_.empty()) {
+    unlink((dir_ + "/server.port").c_str());
+    rmdir(dir_.c_str());
+  }
 }
 
 absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
     const std::string& es_nodes, std::vector<std::string> extra_flags, absl::Duration timeout) {
   auto server = std::unique_ptr<EsgwProcess>(new EsgwProcess());
-  server->dir_ = MakeTempDir();
+  absl::StatusOr<std::string> dir = MakeTempDir("esgw-server");
+  if (!dir.ok()) return dir.status();
+  server->dir_ = *std::move(dir);
   const std::string port_file = server->dir_ + "/server.port";
   std::vector<std::string> argv = {BinDir() + "/esgw-server", "--listen=127.0.0.1:0",
                                    "--es_nodes=" + es_nodes, "--port_file=" + port_file};

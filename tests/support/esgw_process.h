@@ -19,6 +19,9 @@ class EsgwProcess {
  public:
   // Starts esgw-server with --es_nodes=es_nodes, --listen=127.0.0.1:0 and extra_flags, and waits
   // (bounded) until it serves. UNAVAILABLE with the server's output when it does not start.
+  // Stops the server (SIGTERM, then SIGKILL) and removes its temporary directory.
+  ~EsgwProcess();
+
   static absl::StatusOr<std::unique_ptr<EsgwProcess>> Start(
       const std::string& es_nodes, std::vector<std::string> extra_flags = {},
       absl::Duration timeout = absl::Seconds(20));
@@ -34,8 +37,5 @@ class EsgwProcess {
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
-
-// A fresh temporary directory under TMPDIR (or /tmp), e.g. for port files.
-std::string MakeTempDir();
 
 }  // namespace esgw::testing

@@ -32,13 +32,21 @@ std::string FindProgram(const std::string& name) {
   return "";
 }
 
-std::string TempDir() {
+}  // namespace
+
+std::string TestTempRoot() {
   const char* dir = std::getenv("TEST_TMPDIR");
   if (dir == nullptr || *dir == '\0') dir = std::getenv("TMPDIR");
   return dir != nullptr && *dir != '\0' ? dir : "/tmp";
 }
 
-}  // namespace
+absl::StatusOr<std::string> MakeTempDir(absl::string_view prefix) {
+  std::string dir = absl::StrCat(TestTempRoot(), "/", prefix, "-XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp ", dir, ": ", strerror(errno)));
+  }
+  return dir;
+}
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     std::vector<std::string> argv, std::vector<std::pair<std::string, std::string>> extra_env) {
@@ -64,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   for (std::string& entry : env_strings) env.push_back(entry.data());
   env.push_back(nullptr);
 
-  std::string log_path = absl::StrCat(TempDir(), "/esgw-subprocess-XXXXXX");
+  std::string log_path = absl::StrCat(TestTempRoot(), "/esgw-subprocess-XXXXXX");
   int log_fd = mkstemp(log_path.data());
   if (log_fd < 0) return absl::InternalError(absl::StrCat("mkstemp: ", strerror(errno)));
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -14,9 +14,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace esgw::testing {
+
+// Where tests put temporary files: TEST_TMPDIR, else TMPDIR, else /tmp.
+std::string TestTempRoot();
+
+// A new private directory under TestTempRoot() named prefix-XXXXXX. INTERNAL when it cannot be
+// made.
+absl::StatusOr<std::string> MakeTempDir(absl::string_view prefix);
 
 class Subprocess {
  public:
