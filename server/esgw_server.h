@@ -16,6 +16,7 @@
 #include "pool/prober.h"
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
+#include "server/call_headers.h"
 
 namespace grpc {
 class Server;
@@ -45,6 +46,8 @@ class EsgwServer {
     // How often dead nodes are checked for a due probe, the sniff schedule looked at, and
     // health brought up to date.
     absl::Duration maintenance_interval = absl::Milliseconds(100);
+    // X-Opaque-Id for requests whose client sent none.
+    OpaqueIdPolicy opaque_id = {};
     // Budget for calls without a client deadline.
     absl::Duration default_timeout = absl::Seconds(30);
     // Largest gRPC message accepted from a client.

@@ -76,6 +76,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(std::string, port_file, "",
           "when set, the bound gRPC port is written to this file once serving (for tests and "
           "scripts that start the server on port 0)");
+ABSL_FLAG(std::string, es_opaque_id, "per_request",
+          "X-Opaque-Id sent to Elasticsearch when the client's metadata has none: per_request (a "
+          "fresh id, also returned in the x-opaque-id response header), none, or a fixed value");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 
@@ -178,15 +181,18 @@ int main(int argc, char** argv) {
   auto pool_mode = esgw::ParsePoolMode(absl::GetFlag(FLAGS_pool_mode));
   auto selector = esgw::ParseSelectorKind(absl::GetFlag(FLAGS_selector));
   auto sniff_mode = esgw::ParseSniffMode(absl::GetFlag(FLAGS_sniff_mode));
+  auto opaque_id = esgw::OpaqueIdPolicy::Parse(absl::GetFlag(FLAGS_es_opaque_id), "es_opaque_id");
   for (const auto& [flag, status] :
        {std::pair<const char*, absl::Status>{"pool_mode", pool_mode.status()},
         {"selector", selector.status()},
-        {"sniff_mode", sniff_mode.status()}}) {
+        {"sniff_mode", sniff_mode.status()},
+        {"es_opaque_id", opaque_id.status()}}) {
     if (!status.ok()) {
       std::fprintf(stderr, "esgw-server: --%s: %s\n", flag, std::string(status.message()).c_str());
       return 2;
     }
   }
+  options.opaque_id = *opaque_id;
   options.pool.mode = *pool_mode;
   options.pool.selector = *selector;
   options.pool.backoff.base = absl::GetFlag(FLAGS_dead_timeout);

@@ -126,6 +126,13 @@ HttpResponse ControlApi::Handle(const HttpRequest& request) {
       entry["bytes_in"] = stats.bytes_in;
       entry["bytes_out"] = stats.bytes_out;
       entry["resets_injected"] = stats.resets_injected;
+      Json recent = Json::array();
+      for (const auto& r : stats.recent) {
+        Json headers = Json::object();
+        for (const auto& [name, value] : r.headers) headers[name] = value;
+        recent.push_back(Json{{"method", r.method}, {"target", r.target}, {"headers", headers}});
+      }
+      entry["recent_requests"] = std::move(recent);
       nodes.push_back(std::move(entry));
     }
     Json body = Json::object();

@@ -333,9 +333,16 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
     std::string endpoint = options_.classifier ? options_.classifier(request) : "all";
     absl::Duration delay;
     std::optional<HttpResponse> forced;
+    Stats::Recent recent{.method = request.method, .target = request.target, .headers = {}};
+    for (const char* name :
+         {"traceparent", "tracestate", "x-opaque-id", "content-type", "content-encoding"}) {
+      if (const std::string* value = request.Header(name)) recent.headers[name] = *value;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++requests_by_endpoint_[endpoint];
+      recent_.push_back(std::move(recent));
+      if (recent_.size() > kRecentRequests) recent_.pop_front();
     }
     if (reset_next_.exchange(false)) {
       ++resets_injected_;
@@ -530,6 +537,7 @@ FaultHttpServer::Stats FaultHttpServer::GetStats() const {
   std::lock_guard<std::mutex> lock(mu_);
   stats.open_sockets = static_cast<int64_t>(connections_.size());
   stats.requests = requests_by_endpoint_;
+  stats.recent.assign(recent_.begin(), recent_.end());
   return stats;
 }
 
@@ -541,6 +549,7 @@ void FaultHttpServer::ResetStats() {
   resets_injected_ = 0;
   std::lock_guard<std::mutex> lock(mu_);
   requests_by_endpoint_.clear();
+  recent_.clear();
 }
 
 }  // namespace esgw::devcluster

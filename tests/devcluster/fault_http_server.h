@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -53,7 +55,17 @@ class FaultHttpServer {
     int64_t bytes_out = 0;
     int64_t resets_injected = 0;
     std::map<std::string, int64_t> requests;  // by Classifier name
+    // The last kRecentRequests requests read, oldest first, with the headers tests look for.
+    struct Recent {
+      std::string method;
+      std::string target;
+      // Lower-case names; only traceparent, tracestate, x-opaque-id, content-type and
+      // content-encoding, when present.
+      std::map<std::string, std::string> headers;
+    };
+    std::vector<Recent> recent;
   };
+  static constexpr size_t kRecentRequests = 64;
 
   // Binds and starts serving. Errors: whatever bind/listen report (e.g. kUnavailable when the
   // port is taken), kInvalidArgument for a bad host.
@@ -138,6 +150,7 @@ class FaultHttpServer {
   absl::Duration delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   std::optional<HttpResponse> status_override_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> requests_by_endpoint_ ABSL_GUARDED_BY(mu_);
+  std::deque<Stats::Recent> recent_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> reset_next_{false};
 
   std::atomic<int64_t> connections_accepted_{0};

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "tests/devcluster/dev_cluster_server.h"
+#include "tests/devcluster/sample_data.h"
 
 ABSL_FLAG(int, nodes, 3, "Number of data nodes.");
 ABSL_FLAG(int, base_port, 9200,
@@ -25,6 +26,9 @@ ABSL_FLAG(std::string, port_file, "",
           "Once every listener is bound, write {\"nodes\":[...],\"control\":...} here "
           "(atomically, via rename).");
 ABSL_FLAG(bool, sample_data, false, "Load the built-in 'products' and 'logs' indices.");
+ABSL_FLAG(std::string, load_sample_data_into, "",
+          "Instead of serving: load the sample data into the Elasticsearch at this host:port "
+          "(plain http), then exit; 0 on success.");
 ABSL_FLAG(std::string, cluster_name, "esgw-devcluster", "Reported cluster name.");
 // A string rather than absl::Duration: GetFlag<absl::Duration> does not build under
 // -fsanitize=thread -Werror with GCC 12 (abseil's sequence lock uses atomic_thread_fence).
@@ -59,6 +63,14 @@ bool WritePortFile(const std::string& path, const std::string& content) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("An Elasticsearch 8 stand-in with fault injection, for esgw.");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string target = absl::GetFlag(FLAGS_load_sample_data_into); !target.empty()) {
+    const absl::Status loaded = esgw::devcluster::LoadSampleDataOverHttp(target);
+    if (!loaded.ok()) {
+      std::cerr << "esgw-devcluster: " << loaded.message() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
 
   // Every thread inherits this mask, so only sigwait below sees SIGTERM/SIGINT.
   sigset_t stop_signals;

@@ -1,12 +1,14 @@
 #include "tests/devcluster/sample_data.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "pool/status_macros.h"
+#include "tests/devcluster/blocking_http_client.h"
 #include "tests/devcluster/json.h"
 
 namespace esgw::devcluster {
@@ -75,9 +77,9 @@ Json LogsMapping() {
 
 }  // namespace
 
-absl::Status LoadSampleData(ClusterState& state) {
-  ESGW_RETURN_IF_ERROR(state.CreateIndex("products", Dump(ProductsMapping())).status());
-  ESGW_RETURN_IF_ERROR(state.CreateIndex("logs", Dump(LogsMapping())).status());
+std::vector<SampleIndex> SampleDataset() {
+  SampleIndex products{.name = "products", .create_body = Dump(ProductsMapping()), .docs = {}};
+  SampleIndex logs{.name = "logs", .create_body = Dump(LogsMapping()), .docs = {}};
   Sequence sequence;
   for (int i = 1; i <= kSampleProductCount; ++i) {
     Json doc = Json::object();
@@ -99,13 +101,7 @@ absl::Status LoadSampleData(ClusterState& state) {
     doc["description"] =
         absl::StrCat("A ", absl::AsciiStrToLower(adjective), " ", absl::AsciiStrToLower(noun),
                      " made by ", doc["brand"].get<std::string>(), " for everyday use");
-    WriteOp op;
-    op.type = WriteOp::Type::kIndex;
-    op.index = "products";
-    op.id = absl::StrFormat("p-%03d", i);
-    op.source = Dump(doc);
-    WriteResult result = state.Write(op, false, false);
-    if (result.error.has_value()) return ToStatus(*result.error);
+    products.docs.emplace_back(absl::StrFormat("p-%03d", i), Dump(doc));
   }
   const int64_t start_millis = 1714550400000;  // 2024-05-01T08:00:00Z
   for (int i = 1; i <= kSampleLogCount; ++i) {
@@ -119,13 +115,63 @@ absl::Status LoadSampleData(ClusterState& state) {
     doc["latency_ms"] = 5 + sequence.Next() % 900;
     doc["status"] = level == "ERROR" ? 500 : (level == "WARN" ? 429 : 200);
     doc["trace_id"] = absl::StrFormat("%08x", sequence.Next());
-    WriteOp op;
-    op.type = WriteOp::Type::kIndex;
-    op.index = "logs";
-    op.id = absl::StrFormat("log-%04d", i);
-    op.source = Dump(doc);
-    WriteResult result = state.Write(op, false, false);
-    if (result.error.has_value()) return ToStatus(*result.error);
+    logs.docs.emplace_back(absl::StrFormat("log-%04d", i), Dump(doc));
+  }
+  std::vector<SampleIndex> dataset;
+  dataset.push_back(std::move(products));
+  dataset.push_back(std::move(logs));
+  return dataset;
+}
+
+absl::Status LoadSampleData(ClusterState& state) {
+  for (const SampleIndex& index : SampleDataset()) {
+    ESGW_RETURN_IF_ERROR(state.CreateIndex(index.name, index.create_body).status());
+    for (const auto& [id, source] : index.docs) {
+      WriteOp op;
+      op.type = WriteOp::Type::kIndex;
+      op.index = index.name;
+      op.id = id;
+      op.source = source;
+      WriteResult result = state.Write(op, false, false);
+      if (result.error.has_value()) return ToStatus(*result.error);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadSampleDataOverHttp(const std::string& address) {
+  for (const SampleIndex& index : SampleDataset()) {
+    ESGW_ASSIGN_OR_RETURN(
+        auto count, HttpRequestOnce(address, "GET", absl::StrCat("/", index.name, "/_count")));
+    if (count.status == 200) {
+      const std::optional<Json> json = ParseJson(count.body);
+      const int64_t docs = json.has_value() ? json->value("count", int64_t{-1}) : -1;
+      if (docs == static_cast<int64_t>(index.docs.size())) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "index '", index.name, "' on ", address, " holds ", docs, " documents, not the sample's ",
+          index.docs.size(), "; delete it or use an empty cluster"));
+    }
+    const HeaderList json_type = {{"Content-Type", "application/json"}};
+    ESGW_ASSIGN_OR_RETURN(auto created,
+                          HttpRequestOnce(address, "PUT", absl::StrCat("/", index.name),
+                                          index.create_body, json_type));
+    if (created.status != 200) {
+      return absl::InternalError(
+          absl::StrCat("creating '", index.name, "': HTTP ", created.status, ": ", created.body));
+    }
+    std::string ndjson;
+    for (const auto& [id, source] : index.docs) {
+      absl::StrAppend(&ndjson, Dump(Json{{"index", Json{{"_id", id}}}}), "\n", source, "\n");
+    }
+    ESGW_ASSIGN_OR_RETURN(
+        auto bulk,
+        HttpRequestOnce(address, "POST", absl::StrCat("/", index.name, "/_bulk?refresh=true"),
+                        ndjson, {{"Content-Type", "application/x-ndjson"}}));
+    const std::optional<Json> result = ParseJson(bulk.body);
+    if (bulk.status != 200 || !result.has_value() || result->value("errors", true)) {
+      return absl::InternalError(absl::StrCat("loading '", index.name, "': HTTP ", bulk.status,
+                                              ": ", bulk.body.substr(0, 2000)));
+    }
   }
   return absl::OkStatus();
 }

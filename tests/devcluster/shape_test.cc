@@ -24,6 +24,7 @@ namespace esgw::devcluster {
 namespace {
 
 using ::esgw::testing::DevCluster;
+using ::esgw::testing::ExternalEsAddress;
 using ::esgw::testing::ExternalEsUrl;
 using ::testing::HasSubstr;
 
@@ -100,15 +101,14 @@ class ShapeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     prefix_ = absl::StrCat("esgw-shape-", getpid());
-    std::string url = ExternalEsUrl();
-    if (!url.empty()) {
+    if (!ExternalEsUrl().empty()) {
       external_ = true;
-      if (!absl::StartsWith(url, "http://")) {
-        setup_error_ = "ESGW_TEST_ES_URL must be http://host:port";
+      absl::StatusOr<std::string> address = ExternalEsAddress();
+      if (!address.ok()) {
+        setup_error_ = std::string(address.status().message());
         return;
       }
-      url = url.substr(7);
-      address_ = url.substr(0, url.find('/'));
+      address_ = *address;
       return;
     }
     DevCluster::Options options;

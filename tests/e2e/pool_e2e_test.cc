@@ -23,6 +23,10 @@ using testing::WaitFor;
 class PoolE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!testing::ExternalEsUrl().empty()) {
+      GTEST_SKIP() << "every case here injects faults, which needs esgw-devcluster; "
+                      "ESGW_TEST_ES_URL is set";
+    }
     testing::DevCluster::Options cluster_options;
     cluster_options.nodes = 3;
     cluster_options.sample_data = true;

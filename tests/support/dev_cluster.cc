@@ -2,18 +2,22 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "pool/status_macros.h"
 #include "tests/devcluster/blocking_http_client.h"
 #include "tests/devcluster/json.h"
+#include "tests/devcluster/sample_data.h"
 
 namespace esgw::testing {
 namespace {
@@ -38,6 +42,48 @@ std::string BinDir() {
 std::string ExternalEsUrl() {
   const char* env = std::getenv("ESGW_TEST_ES_URL");
   return env != nullptr ? env : "";
+}
+
+absl::StatusOr<std::string> ExternalEsAddress() {
+  const std::string env = ExternalEsUrl();
+  absl::string_view url = env;
+  if (!absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ESGW_TEST_ES_URL must be http://host:port, got '", ExternalEsUrl(), "'"));
+  }
+  absl::ConsumeSuffix(&url, "/");
+  if (url.empty() || absl::StrContains(url, "/") || absl::StrContains(url, "@")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ESGW_TEST_ES_URL must be http://host:port without a path, got '", ExternalEsUrl(), "'"));
+  }
+  return std::string(url);
+}
+
+absl::StatusOr<std::unique_ptr<TestCluster>> TestCluster::Start(DevCluster::Options options) {
+  auto cluster = std::make_unique<TestCluster>();
+  if (ExternalEsUrl().empty()) {
+    ESGW_ASSIGN_OR_RETURN(cluster->dev_, DevCluster::Start(std::move(options)));
+    return cluster;
+  }
+  ESGW_ASSIGN_OR_RETURN(cluster->external_address_, ExternalEsAddress());
+  if (options.sample_data) {
+    ESGW_RETURN_IF_ERROR(devcluster::LoadSampleDataOverHttp(cluster->external_address_));
+  }
+  return cluster;
+}
+
+std::string TestCluster::SeedsFlag() const {
+  return dev_ != nullptr ? dev_->SeedsFlag() : absl::StrCat("http://", external_address_);
+}
+
+std::string TestCluster::address() const {
+  return dev_ != nullptr ? dev_->node_addresses().front() : external_address_;
+}
+
+bool TestCluster::IsNodeAddress(const std::string& served_by) const {
+  if (dev_ == nullptr) return !served_by.empty();
+  const auto& nodes = dev_->node_addresses();
+  return std::find(nodes.begin(), nodes.end(), served_by) != nodes.end();
 }
 
 absl::StatusOr<std::string> ReadPortFile(const std::string& path, absl::Duration timeout,

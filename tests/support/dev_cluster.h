@@ -24,6 +24,10 @@ std::string BinDir();
 // The value of ESGW_TEST_ES_URL (a real Elasticsearch to test against), or "" when unset.
 std::string ExternalEsUrl();
 
+// "host:port" of ESGW_TEST_ES_URL, which must be http://host:port (an optional trailing '/').
+// INVALID_ARGUMENT saying so otherwise.
+absl::StatusOr<std::string> ExternalEsAddress();
+
 // Waits until the JSON port file at `path` exists and holds a complete line, then returns it.
 // kDeadlineExceeded after `timeout`; kFailedPrecondition (with its log) when `child` exits first.
 absl::StatusOr<std::string> ReadPortFile(const std::string& path, absl::Duration timeout,
@@ -88,6 +92,29 @@ class DevCluster {
   std::string temp_dir_;
   std::vector<std::string> node_addresses_;
   std::string control_address_;
+};
+
+// The cluster a gateway suite runs against: a dev cluster started for the suite or, when
+// ESGW_TEST_ES_URL is set, that real cluster, with the sample data loaded into it when the
+// options ask for it (devcluster::LoadSampleDataOverHttp). Cases that inject faults need dev() and
+// skip when it is null.
+class TestCluster {
+ public:
+  static absl::StatusOr<std::unique_ptr<TestCluster>> Start(DevCluster::Options options);
+
+  // The dev cluster, or null when the suite runs against a real cluster.
+  DevCluster* dev() const { return dev_.get(); }
+  // Seed URLs for esgw-server's --es_nodes.
+  std::string SeedsFlag() const;
+  // host:port of the first data node (or of ESGW_TEST_ES_URL).
+  std::string address() const;
+  // True when served_by names a node of this cluster. For a real cluster esgw may dial the
+  // sniffed publish addresses, which the suite cannot know, so any non-empty address counts.
+  bool IsNodeAddress(const std::string& served_by) const;
+
+ private:
+  std::unique_ptr<DevCluster> dev_;
+  std::string external_address_;
 };
 
 }  // namespace esgw::testing
