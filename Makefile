@@ -6,7 +6,7 @@ ESGW_SANITIZE ?=
 JOBS ?= $(shell nproc)
 NODE_DIR := tests/e2e/node
 
-.PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e format clean
+.PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e bench format clean
 
 all: build
 
@@ -47,6 +47,12 @@ test-integration: build
 
 test-e2e: build node-deps
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L e2e
+
+# Search load through esgw-server in front of a 3-node dev cluster: throughput, latency,
+# connections opened, server CPU per Search by thread (PROFILE=1 adds a perf profile).
+bench: build
+	@scripts/deps.sh bench
+	@scripts/bench.sh $(BUILD_DIR)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format-14 -i

@@ -41,14 +41,22 @@ std::string Describe(const HttpResponse& response) {
 
 }  // namespace
 
-void Dispatcher::Call::Cancel() {
+absl::Status Dispatcher::Call::AbortStatus() const {
+  return deadline_expired_ ? absl::DeadlineExceededError("the caller's deadline passed")
+                           : absl::CancelledError("cancelled by the caller");
+}
+
+void Dispatcher::Call::Abort(bool deadline_expired) {
   Transport::TransferId transfer;
   TimerQueue::TaskId timer;
   std::shared_ptr<Attempt> waiting;
+  absl::Status status;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return;
     cancelled_ = true;
+    deadline_expired_ = deadline_expired;
+    status = AbortStatus();
     transfer = transfer_;
     timer = timer_;
     waiting = std::move(waiting_);
@@ -58,7 +66,7 @@ void Dispatcher::Call::Cancel() {
     // A retry is waiting for its delay: take it off the queue and report now. If the timer
     // already fired, Try sees cancelled_ and reports instead.
     if (dispatcher_->options_.timers->Cancel(timer)) {
-      dispatcher_->Fail(std::move(waiting), absl::CancelledError("cancelled by the caller"));
+      dispatcher_->Fail(std::move(waiting), std::move(status));
     }
     return;
   }
@@ -103,14 +111,14 @@ void Dispatcher::Fail(std::shared_ptr<Attempt> attempt, absl::Status status) {
 
 void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
   std::shared_ptr<Call> call = attempt->call;
-  bool cancelled;
+  absl::Status aborted;
   {
     absl::MutexLock lock(&call->mu_);
-    cancelled = call->cancelled_;
+    if (call->cancelled_) aborted = call->AbortStatus();
     call->timer_ = 0;
     call->waiting_.reset();
   }
-  if (cancelled) return Fail(std::move(attempt), absl::CancelledError("cancelled by the caller"));
+  if (!aborted.ok()) return Fail(std::move(attempt), std::move(aborted));
 
   const absl::Duration remaining = attempt->deadline - options_.clock->Now();
   if (remaining <= absl::ZeroDuration()) {
@@ -162,6 +170,16 @@ void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
 }
 
 void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse response) {
+  bool deadline_expired;
+  {
+    absl::MutexLock lock(&attempt->call->mu_);
+    deadline_expired = attempt->call->deadline_expired_;
+  }
+  if (response.error == TransportError::kCancelled && deadline_expired) {
+    // Aborted because the caller's deadline passed: the node did not answer in time.
+    response.error = TransportError::kTimeout;
+    response.error_message = "no answer before the caller's deadline";
+  }
   const FailureClass failure_class = Classify(response);
   const std::string node = attempt->lease.host_port();
   options_.pool->Record(std::move(attempt->lease), failure_class, response.elapsed);
@@ -171,6 +189,9 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
   if (failure_class != FailureClass::kSuccess && failure_class != FailureClass::kRequest &&
       failure_class != FailureClass::kLocal) {
     attempt->failures.push_back(absl::StrCat(node, ": ", Describe(response)));
+  }
+  if (failure_class != FailureClass::kSuccess && failure_class != FailureClass::kRequest &&
+      failure_class != FailureClass::kLocal && !deadline_expired) {
     absl::MutexLock lock(&gen_mu_);
     decision = planner_.Plan(failure_class, attempt->idempotent, attempt->attempts,
                              attempt->deadline - options_.clock->Now(), response.retry_after,
@@ -197,7 +218,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
         if (!scheduled) call->waiting_.reset();
       }
     }
-    if (cancelled) return Fail(std::move(attempt), absl::CancelledError("cancelled by the caller"));
+    if (cancelled) return Try(std::move(attempt));  // reports the abort
     // The timer queue only refuses work once it has stopped, i.e. during shutdown.
     if (!scheduled) {
       return Fail(std::move(attempt), absl::UnavailableError("esgw is shutting down"));
@@ -214,7 +235,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
     if (response.error == TransportError::kCancelled) {
       result.transport_status = absl::CancelledError("cancelled by the caller");
     } else if (response.error == TransportError::kTimeout &&
-               options_.clock->Now() >= attempt->deadline) {
+               (deadline_expired || options_.clock->Now() >= attempt->deadline)) {
       result.transport_status = absl::DeadlineExceededError(
           absl::StrCat("deadline exceeded waiting for Elasticsearch: ", detail));
     } else {

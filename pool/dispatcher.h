@@ -61,13 +61,25 @@ class Dispatcher {
   // stops further attempts; Done then runs with CANCELLED. Safe at any time, also after Done.
   class Call {
    public:
-    void Cancel();
+    // The caller gave up (e.g. the client cancelled): no blame on the node.
+    void Cancel() { Abort(/*deadline_expired=*/false); }
+    // The caller's deadline passed while the request was out (e.g. gRPC cancelled the call at
+    // its deadline). Aborts like Cancel, but an exchange that was in flight counts as a timeout
+    // of its node (a soft failure: the node did not answer in time, DESIGN.md section 3), so a
+    // hung node is ejected even when the caller's deadline, not the transport's, fires first;
+    // Done runs with DEADLINE_EXCEEDED.
+    void ExpireDeadline() { Abort(/*deadline_expired=*/true); }
 
    private:
     friend class Dispatcher;
+    void Abort(bool deadline_expired);
+    // Why the call was aborted, for Done.
+    absl::Status AbortStatus() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
     Dispatcher* dispatcher_ = nullptr;
     absl::Mutex mu_;
     bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+    bool deadline_expired_ ABSL_GUARDED_BY(mu_) = false;
     Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
     int attempt_number_ ABSL_GUARDED_BY(mu_) = 0;
     // Set while a retry waits for its delay on the timer queue.

@@ -1,5 +1,7 @@
 #include "pool/timer_queue.h"
 
+#include <pthread.h>
+
 #include <vector>
 
 namespace esgw {
@@ -16,7 +18,10 @@ TimerQueue::~TimerQueue() { Stop(); }
 void TimerQueue::Start() {
   absl::MutexLock lock(&mu_);
   if (thread_.joinable() || stopped_) return;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "esgw-timers");
+    Loop();
+  });
 }
 
 void TimerQueue::Stop() {

@@ -1,12 +1,16 @@
 #include "server/esgw_server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "pool/log.h"
 #include "pool/status_macros.h"
 #include "server/admin_service.h"
@@ -104,6 +108,9 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(server->calls_.NewFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->gateway_.get());
   builder.RegisterService(server->admin_.get());
   builder.RegisterService(server->health_.get());
@@ -146,7 +153,21 @@ void EsgwServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   health_->Shutdown();
-  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  // gRPC's Shutdown refuses new calls, lets running ones finish until the deadline, and then
+  // cancels the rest; but it also waits until every client connection has closed, and a client
+  // that holds an idle connection after GOAWAY would keep us for the whole grace period. So
+  // once no call is running, cancelling "all calls" (there are none) closes those connections
+  // and the stop completes. Repeated while gRPC's shutdown runs, for connections that raced in.
+  const absl::Time deadline = absl::Now() + grace;
+  absl::Notification stopped;
+  std::thread stopper([this, deadline, &stopped] {
+    server_->Shutdown(absl::ToChronoTime(deadline));
+    stopped.Notify();
+  });
+  while (!stopped.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+    if (calls_.active() == 0) grpc_server_cancel_all_calls(server_->c_server());
+  }
+  stopper.join();
   server_->Wait();
   timers_->Stop();
   transport_->Shutdown();

@@ -17,6 +17,7 @@
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
 #include "server/call_headers.h"
+#include "server/call_tracker.h"
 
 namespace grpc {
 class Server;
@@ -84,6 +85,8 @@ class EsgwServer {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<server::ReflectionV1Service> reflection_;
+  // Before server_: interceptors report to it until the server is gone.
+  CallTracker calls_;
   std::unique_ptr<grpc::Server> server_;
   bool shut_down_ = false;
 };

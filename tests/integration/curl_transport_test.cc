@@ -41,17 +41,11 @@ using testing::TestCluster;
 using testing::WaitFor;
 
 // Sum of every integer field `name` in a JSON text (e.g. "bytes_in" over the nodes of /stats).
-int64_t SumJsonField(const std::string& json, const std::string& name) {
-  const std::string key = absl::StrCat("\"", name, "\":");
-  int64_t sum = 0;
-  for (size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
-    size_t begin = at + key.size();
-    size_t end = begin;
-    while (end < json.size() && (std::isdigit(static_cast<unsigned char>(json[end])) != 0)) ++end;
-    int64_t value = 0;
-    if (absl::SimpleAtoi(json.substr(begin, end - begin), &value)) sum += value;
-  }
-  return sum;
+// A summed per-node counter of the dev cluster's /stats; -1 (and a test failure) when unreadable.
+int64_t Stat(DevCluster* dev, const std::string& field) {
+  const absl::StatusOr<int64_t> value = dev->NodeStat(field);
+  EXPECT_THAT(value, IsOk());
+  return value.value_or(-1);
 }
 
 // A _bulk body indexing `docs` documents into `index`, with explicit ids.
@@ -230,9 +224,7 @@ TEST_F(CurlTransportTest, LargeBulkBodiesGoOutGzippedAndAreStored) {
   EXPECT_THAT(response.body, HasSubstr(R"("errors":false)"));
 
   if (dev != nullptr) {  // a real cluster does not tell us the bytes it read
-    absl::StatusOr<std::string> stats = dev->Stats();
-    ASSERT_THAT(stats, IsOk());
-    const int64_t bytes_in = SumJsonField(*stats, "bytes_in");
+    const int64_t bytes_in = Stat(dev, "bytes_in");
     EXPECT_LT(bytes_in, static_cast<int64_t>(body.size()) / 2)
         << "raw body " << body.size() << " bytes";
   }
@@ -263,18 +255,14 @@ TEST_F(CurlTransportTest, BodiesGoOutRawWhenGzipIsOffOrTheBodyIsSmall) {
   auto future = promise.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
   EXPECT_EQ(future.get().status, 200);
-  absl::StatusOr<std::string> stats = dev->Stats();
-  ASSERT_THAT(stats, IsOk());
-  EXPECT_GE(SumJsonField(*stats, "bytes_in"), static_cast<int64_t>(body.size()));
+  EXPECT_GE(Stat(dev, "bytes_in"), static_cast<int64_t>(body.size()));
 
   // Below the default 64 KiB threshold the body is not compressed either.
   ASSERT_THAT(dev->ResetAll(), IsOk());
   bulk.body = BulkBody("raw_bulk", 100);
   ASSERT_LT(bulk.body.size(), size_t{64 * 1024});
   EXPECT_EQ(SendAndWait(0, bulk).status, 200);
-  stats = dev->Stats();
-  ASSERT_THAT(stats, IsOk());
-  EXPECT_GE(SumJsonField(*stats, "bytes_in"), static_cast<int64_t>(bulk.body.size()));
+  EXPECT_GE(Stat(dev, "bytes_in"), static_cast<int64_t>(bulk.body.size()));
 }
 
 TEST_F(CurlTransportTest, GzipResponsesAreDecoded) {
@@ -294,9 +282,7 @@ TEST_F(CurlTransportTest, GzipResponsesAreDecoded) {
   EXPECT_GE(response.body.capacity(), response.body.size() + kBodyPadding);
   // The node sent fewer bytes than the body we read: it was compressed on the wire.
   if (dev == nullptr) return;  // a real cluster does not tell us the bytes it sent
-  absl::StatusOr<std::string> stats = dev->Stats();
-  ASSERT_THAT(stats, IsOk());
-  EXPECT_LT(SumJsonField(*stats, "bytes_out"), static_cast<int64_t>(response.body.size()));
+  EXPECT_LT(Stat(dev, "bytes_out"), static_cast<int64_t>(response.body.size()));
 }
 
 TEST_F(CurlTransportTest, CurlResendsARequestWhoseReusedConnectionDiesBeforeAnyResponseByte) {
@@ -418,8 +404,8 @@ TEST(CurlTransportKeepAliveTest, ServerClosedConnectionsNeverFailAnExchange) {
     // Idle until the node has closed every keep-alive connection (300 ms and a poll later).
     ASSERT_TRUE(WaitFor(
         [&] {
-          absl::StatusOr<std::string> stats = (*cluster)->Stats();
-          return stats.ok() && SumJsonField(*stats, "open_sockets") == 0;
+          const absl::StatusOr<int64_t> open = (*cluster)->NodeStat("open_sockets");
+          return open.ok() && *open == 0;
         },
         absl::Seconds(5), "the node closes its idle connections"));
   }

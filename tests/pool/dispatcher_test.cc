@@ -272,5 +272,47 @@ TEST_F(DispatcherTest, CancelAbortsTheRunningExchange) {
   for (const auto& node : pool_->Snapshot().nodes) EXPECT_EQ(node.in_flight, 0);
 }
 
+TEST_F(DispatcherTest, CancelBlamesNoNode) {
+  for (int i = 0; i < 5; ++i) {
+    result_.reset();
+    Start()->Cancel();
+  }
+  for (const auto& node : pool_->Snapshot().nodes) {
+    EXPECT_EQ(node.state, NodeState::kAlive);
+    EXPECT_EQ(node.failures_total, 0);
+  }
+  EXPECT_EQ(node_failures_, 0);
+}
+
+TEST_F(DispatcherTest, ExpiredDeadlineCountsAsATimeoutOfTheNodeThatHeldTheRequest) {
+  // A hung node: the caller's deadline fires before the transport's timeout could. Each
+  // expiry is a soft failure of the node that held the request, so the pool ejects it after
+  // soft_failure_threshold (3) in a row, instead of never learning that it hangs.
+  for (int i = 0; i < 3; ++i) {
+    result_.reset();
+    auto call = Start(/*idempotent=*/true, absl::Seconds(5));
+    clock_.Advance(absl::Seconds(5));
+    call->ExpireDeadline();
+    ASSERT_TRUE(result_.has_value());
+    EXPECT_THAT(Dispatcher::ResultStatus(*result_),
+                StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("deadline")));
+    EXPECT_EQ(result_->attempts, 1) << "no retry once the deadline has passed";
+  }
+  EXPECT_EQ(node_failures_, 3);
+  int soft_failures = 0;
+  for (const auto& node : pool_->Snapshot().nodes) soft_failures += node.failures_total;
+  EXPECT_EQ(soft_failures, 3);
+}
+
+TEST_F(DispatcherTest, ExpiredDeadlineWhileWaitingToRetryIsDeadlineExceeded) {
+  transport_.SetResponder(
+      [](const Endpoint&, const HttpRequest&) { return FakeTransport::Ok(kRejected, 429); });
+  auto call = Start();
+  ASSERT_FALSE(result_.has_value()) << "a backpressure retry waits on the timer queue";
+  call->ExpireDeadline();
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_THAT(Dispatcher::ResultStatus(*result_), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 }  // namespace
 }  // namespace esgw

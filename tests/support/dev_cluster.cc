@@ -212,6 +212,23 @@ absl::StatusOr<std::string> DevCluster::Docs(const std::string& index) {
   return ControlGet(absl::StrCat("/docs/", index));
 }
 
+absl::StatusOr<int64_t> DevCluster::NodeStat(const std::string& field, int node) {
+  ESGW_ASSIGN_OR_RETURN(const std::string body, Stats());
+  const std::optional<Json> stats = ParseJson(body);
+  if (!stats.has_value() || !stats->contains("nodes") || !(*stats)["nodes"].is_array()) {
+    return absl::InternalError(absl::StrCat("unexpected /stats answer: ", body));
+  }
+  int64_t sum = 0;
+  for (const Json& entry : (*stats)["nodes"]) {
+    if (node >= 0 && entry.value("node", -1) != node) continue;
+    if (!entry.contains(field) || !entry[field].is_number_integer()) {
+      return absl::InternalError(absl::StrCat("/stats has no integer '", field, "'"));
+    }
+    sum += entry[field].get<int64_t>();
+  }
+  return sum;
+}
+
 absl::StatusOr<std::pair<int, std::string>> DevCluster::Request(int node, const std::string& method,
                                                                 const std::string& path,
                                                                 const std::string& body,

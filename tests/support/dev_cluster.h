@@ -6,6 +6,7 @@
 // request); it owns the child process, which it stops in its destructor.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -70,7 +71,10 @@ class DevCluster {
   // Heals and revives all nodes, stops bulk rejection, zeroes stats; `wipe_data` also deletes
   // every index (and reloads the sample data when it was asked for).
   absl::Status ResetAll(bool wipe_data = false);
-  absl::StatusOr<std::string> Stats();                         // raw JSON of GET /stats
+  absl::StatusOr<std::string> Stats();  // raw JSON of GET /stats
+  // A numeric per-node field of GET /stats (e.g. "open_sockets", "bytes_in") summed over the
+  // nodes, or for one node when node >= 0.
+  absl::StatusOr<int64_t> NodeStat(const std::string& field, int node = -1);
   absl::StatusOr<std::string> Docs(const std::string& index);  // raw JSON of GET /docs/{index}
 
   // One request straight to node `node` on a fresh connection: {status, body}. Errors:
