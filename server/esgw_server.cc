@@ -91,7 +91,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   server->gateway_ = std::make_unique<GatewayService>(
       GatewayService::Options{.dispatcher = server->dispatcher_.get(),
                               .clock = clock,
-                              .default_timeout = options.default_timeout});
+                              .default_timeout = options.default_timeout,
+                              .opaque_id = options.opaque_id});
   server->admin_ =
       std::make_unique<AdminService>(server->pool_.get(), sniffer, server->transport_.get());
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());

@@ -5,6 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "pool/error_info.h"
+#include "pool/status_macros.h"
+#include "server/call_headers.h"
 #include "server/es_requests.h"
 #include "server/es_response.h"
 #include "server/grpc_status.h"
@@ -12,17 +15,37 @@
 namespace esgw {
 namespace {
 
-// A unary call in flight: aborts the Elasticsearch exchange when the client cancels.
+// gRPC cancels a call both when the client gives up and when its deadline passes; the client's
+// own deadline fires a little before the server's copy (which starts when the call arrives), so
+// a cancel this close to the deadline is taken as the deadline passing.
+constexpr auto kDeadlineSlack = std::chrono::milliseconds(100);
+
+bool DeadlinePassed(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  return deadline != std::chrono::system_clock::time_point::max() &&
+         std::chrono::system_clock::now() + kDeadlineSlack >= deadline;
+}
+
+// A unary call in flight: aborts the Elasticsearch exchange when the call is cancelled. When the
+// deadline passed, the node that held the request is blamed for the timeout (see
+// Dispatcher::Call::ExpireDeadline); a client that cancels blames nobody.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
+  explicit UnaryCall(const grpc::CallbackServerContext* context) : context_(context) {}
   // Set by the handler before it returns; gRPC calls OnCancel only after that.
   void set_call(std::shared_ptr<Dispatcher::Call> call) { call_ = std::move(call); }
   void OnCancel() override {
-    if (call_ != nullptr) call_->Cancel();
+    if (call_ == nullptr) return;
+    if (DeadlinePassed(*context_)) {
+      call_->ExpireDeadline();
+    } else {
+      call_->Cancel();
+    }
   }
   void OnDone() override { delete this; }
 
  private:
+  const grpc::CallbackServerContext* const context_;
   std::shared_ptr<Dispatcher::Call> call_;
 };
 
@@ -72,40 +95,93 @@ absl::Time GatewayService::DeadlineOf(const grpc::CallbackServerContext& context
   return now + std::max(remaining, absl::ZeroDuration());
 }
 
+grpc::ServerUnaryReactor* GatewayService::Dispatch(grpc::CallbackServerContext* context,
+                                                   HttpRequest http, bool idempotent,
+                                                   ParseResult parse) {
+  ForwardCallHeaders(context, options_.opaque_id, &http);
+  auto* reactor = new UnaryCall(context);
+  reactor->set_call(options_.dispatcher->Execute(
+      std::move(http), idempotent, DeadlineOf(*context),
+      [reactor, parse = std::move(parse)](Dispatcher::Result result) mutable {
+        reactor->Finish(ToGrpcStatus(parse(result)));
+      }));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* GatewayService::Search(grpc::CallbackServerContext* context,
                                                  const esgw::v1::SearchRequest* request,
                                                  esgw::v1::SearchResponse* response) {
   absl::StatusOr<HttpRequest> http = BuildSearchRequest(*request);
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
-  auto* reactor = new UnaryCall();
-  reactor->set_call(options_.dispatcher->Execute(
-      *std::move(http), /*idempotent=*/true, DeadlineOf(*context),
-      [reactor, response](Dispatcher::Result result) mutable {
-        absl::Status status = Dispatcher::ResultStatus(result);
-        if (status.ok()) {
-          status = ParseSearchResponse(Padded(result.response.body), response);
-          response->set_served_by(result.served_by);
-        }
-        reactor->Finish(ToGrpcStatus(status));
-      }));
-  return reactor;
+  return Dispatch(
+      context, *std::move(http), /*idempotent=*/true,
+      [response](Dispatcher::Result& result) -> absl::Status {
+        ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
+        ESGW_RETURN_IF_ERROR(ParseSearchResponse(Padded(result.response.body), response));
+        response->set_served_by(result.served_by);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GatewayService::MultiSearch(grpc::CallbackServerContext* context,
-                                                      const esgw::v1::MultiSearchRequest*,
-                                                      esgw::v1::MultiSearchResponse*) {
-  return FinishNow(context, Unimplemented("MultiSearch", "_msearch support is still to come"));
+                                                      const esgw::v1::MultiSearchRequest* request,
+                                                      esgw::v1::MultiSearchResponse* response) {
+  absl::StatusOr<HttpRequest> http = BuildMultiSearchRequest(*request);
+  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  const int searches = request->searches_size();
+  return Dispatch(
+      context, *std::move(http), /*idempotent=*/true,
+      [response, searches](Dispatcher::Result& result) -> absl::Status {
+        ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
+        ESGW_RETURN_IF_ERROR(ParseMultiSearchResponse(Padded(result.response.body), response));
+        // Items are matched to searches by position; a different count would pair them wrongly.
+        if (response->responses_size() != searches) {
+          return WithErrorInfo(
+              absl::InternalError(
+                  absl::StrCat("elasticsearch response: responses: ", response->responses_size(),
+                               " items for ", searches, " searches")),
+              {.reason = "BAD_ES_RESPONSE", .metadata = {{"path", "responses"}}});
+        }
+        response->set_served_by(result.served_by);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GatewayService::Count(grpc::CallbackServerContext* context,
-                                                const esgw::v1::CountRequest*,
-                                                esgw::v1::CountResponse*) {
-  return FinishNow(context, Unimplemented("Count", "_count support is still to come"));
+                                                const esgw::v1::CountRequest* request,
+                                                esgw::v1::CountResponse* response) {
+  absl::StatusOr<HttpRequest> http = BuildCountRequest(*request);
+  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  return Dispatch(
+      context, *std::move(http), /*idempotent=*/true,
+      [response](Dispatcher::Result& result) -> absl::Status {
+        ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
+        ESGW_RETURN_IF_ERROR(ParseCountResponse(Padded(result.response.body), response));
+        response->set_served_by(result.served_by);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GatewayService::Get(grpc::CallbackServerContext* context,
-                                              const esgw::v1::GetRequest*, esgw::v1::GetResponse*) {
-  return FinishNow(context, Unimplemented("Get", "document reads are still to come"));
+                                              const esgw::v1::GetRequest* request,
+                                              esgw::v1::GetResponse* response) {
+  absl::StatusOr<HttpRequest> http = BuildGetRequest(*request);
+  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  return Dispatch(
+      context, *std::move(http), /*idempotent=*/true,
+      [response](Dispatcher::Result& result) -> absl::Status {
+        // A 404 is a missing document ({"found":false}: OK, found=false) or an error such as
+        // index_not_found_exception, which does not parse as a document and maps to NOT_FOUND.
+        const bool missing_document =
+            result.transport_status.ok() && result.response.status == 404 &&
+            ParseGetResponse(Padded(result.response.body), response).ok() && !response->found();
+        if (!missing_document) {
+          ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
+          ESGW_RETURN_IF_ERROR(ParseGetResponse(Padded(result.response.body), response));
+        }
+        response->set_served_by(result.served_by);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* context,

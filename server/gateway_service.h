@@ -1,13 +1,20 @@
 // esgw.v1.Gateway over the Dispatcher: each handler validates, builds the Elasticsearch request,
 // hands it to the dispatcher and returns; the reply is parsed and the call finished on the
-// transport thread that completes the exchange. No handler blocks a gRPC thread.
+// transport thread that completes the exchange. No handler blocks a gRPC thread. Every request
+// carries the call's trace context and an X-Opaque-Id (server/call_headers.h).
 // Thread-safe: gRPC calls handlers concurrently; the service holds no per-call state.
 #pragma once
 
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "pool/clock.h"
 #include "pool/dispatcher.h"
+#include "pool/transport.h"
+#include "server/call_headers.h"
 
 namespace esgw {
 
@@ -19,8 +26,10 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     const Clock* clock = &RealClock::Get();
     // Budget for a call whose client set no deadline.
     absl::Duration default_timeout = absl::Seconds(30);
+    // Where the X-Opaque-Id sent to Elasticsearch comes from when the client sent none.
+    OpaqueIdPolicy opaque_id = {};
   };
-  explicit GatewayService(Options options) : options_(options) {}
+  explicit GatewayService(Options options) : options_(std::move(options)) {}
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const esgw::v1::SearchRequest* request,
@@ -43,6 +52,15 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
  private:
   // The monotonic deadline for a call: the client's, or default_timeout from now.
   absl::Time DeadlineOf(const grpc::CallbackServerContext& context) const;
+
+  // Reads a finished exchange into the call's response; runs on the thread that completed it
+  // and returns the status the call finishes with.
+  using ParseResult = absl::AnyInvocable<absl::Status(Dispatcher::Result&)>;
+
+  // Forwards the call's headers onto http, hands it to the dispatcher, and returns the reactor
+  // that parse finishes. Cancelling the call aborts the exchange.
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context, HttpRequest http,
+                                     bool idempotent, ParseResult parse);
 
   const Options options_;
 };

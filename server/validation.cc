@@ -60,6 +60,15 @@ absl::Status ValidateIndexName(absl::string_view name, IndexUse use, absl::strin
   return absl::OkStatus();
 }
 
+absl::Status ValidateDocumentId(absl::string_view id, absl::string_view field) {
+  if (id.empty()) return InvalidField(field, "document id must not be empty");
+  if (id.size() > 512) {
+    return InvalidField(field,
+                        absl::StrCat("document id must be at most 512 bytes, got ", id.size()));
+  }
+  return absl::OkStatus();
+}
+
 std::string PercentEncode(absl::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

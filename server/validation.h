@@ -27,6 +27,10 @@ enum class IndexUse {
 absl::Status ValidateIndexName(absl::string_view name, IndexUse use, absl::string_view field,
                                bool first_target = true);
 
+// Elasticsearch's document id rules: non-empty and at most 512 bytes. Any other byte is allowed
+// (ids are percent-encoded in paths and JSON-escaped in bodies). field names the field in errors.
+absl::Status ValidateDocumentId(absl::string_view id, absl::string_view field);
+
 // Percent-encodes every byte outside RFC 3986's unreserved set, so that ids, routing and index
 // names can never change the path or query they are put in.
 std::string PercentEncode(absl::string_view text);

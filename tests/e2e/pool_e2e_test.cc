@@ -1,12 +1,18 @@
 // The node pool end to end: the built esgw-server in front of a dev cluster of 3 data nodes and
-// 1 master-only node; nodes are killed and revived through the dev cluster's control API.
+// 1 master-only node; nodes are killed, hung and revived through the dev cluster's control API.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
+#include <cstdio>
+#include <future>
+#include <map>
 #include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "esgw/v1/admin.grpc.pb.h"
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -76,6 +82,32 @@ class PoolE2eTest : public ::testing::Test {
     return gateway_->Search(&context, request, response);
   }
 
+  struct LoadResult {
+    int ok = 0;
+    int failed = 0;
+    std::map<grpc::StatusCode, int> codes = {};
+  };
+  // total Searches from `threads` threads, each call with `deadline`.
+  LoadResult Load(int threads, int total, absl::Duration deadline) {
+    absl::Mutex mu;
+    LoadResult result;
+    std::atomic<int> next{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&] {
+        while (next.fetch_add(1) < total) {
+          esgw::v1::SearchResponse response;
+          const grpc::Status status = Search(&response, deadline);
+          absl::MutexLock lock(&mu);
+          ++(status.ok() ? result.ok : result.failed);
+          if (!status.ok()) ++result.codes[status.error_code()];
+        }
+      });
+    }
+    for (std::thread& worker : workers) worker.join();
+    return result;
+  }
+
   grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
     grpc::ClientContext context;
     SetDeadline(&context, absl::Seconds(5));
@@ -126,26 +158,9 @@ TEST_F(PoolE2eTest, KilledNodeCostsNoSearchAndComesBackAfterRevive) {
   const std::string victim = cluster_->node_addresses()[1];
   ASSERT_TRUE(cluster_->Kill(1).ok());
 
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 300 / kThreads + 1;
-  std::atomic<int> ok{0};
-  std::atomic<int> failed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kPerThread; ++i) {
-        esgw::v1::SearchResponse response;
-        if (Search(&response).ok()) {
-          ++ok;
-        } else {
-          ++failed;
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(failed.load(), 0);
-  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  const LoadResult load = Load(/*threads=*/8, /*total=*/300, absl::Seconds(10));
+  EXPECT_EQ(load.failed, 0);
+  EXPECT_EQ(load.ok, 300);
 
   esgw::v1::PoolStats stats = Stats();
   const esgw::v1::NodeStats* node = Node(stats, victim);
@@ -171,6 +186,91 @@ TEST_F(PoolE2eTest, KilledNodeCostsNoSearchAndComesBackAfterRevive) {
       },
       absl::Seconds(15), "the revived node takes traffic again"))
       << Stats().DebugString();
+}
+
+TEST_F(PoolE2eTest, HungNodeCostsAtMostItsInFlightSearchesThenNone) {
+  const std::string victim = cluster_->node_addresses()[1];
+  ASSERT_TRUE(cluster_->Hang(1).ok());
+
+  // Clients with a 5 s deadline. A Search sent to the hung node before esgw knows better waits
+  // out its deadline; least_loaded steers new work away from the node piling up in-flight
+  // requests, and the timeouts eject it.
+  constexpr int kTotal = 400;
+  const LoadResult during = Load(/*threads=*/8, kTotal, absl::Seconds(5));
+  EXPECT_LE(during.failed, kTotal * 5 / 100);
+  for (const auto& [code, count] : during.codes) {
+    EXPECT_EQ(code, grpc::StatusCode::DEADLINE_EXCEEDED) << count << " calls";
+  }
+  const esgw::v1::NodeStats* node = Node(Stats(), victim);
+  ASSERT_NE(node, nullptr);
+  EXPECT_NE(node->state(), esgw::v1::NODE_STATE_ALIVE) << "the hung node is ejected";
+
+  // Once ejected (and failing its probes, which hang too), it costs nothing.
+  const LoadResult after = Load(/*threads=*/8, 200, absl::Seconds(5));
+  EXPECT_EQ(after.failed, 0);
+  EXPECT_NE(Node(Stats(), victim)->state(), esgw::v1::NODE_STATE_ALIVE);
+  std::printf("hung node: %d of %d Searches failed while it was discovered, %d of 200 after\n",
+              during.failed, kTotal, after.failed);
+}
+
+TEST_F(PoolE2eTest, CancelledCallAbortsItsHttpExchange) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Hang(i).ok());
+  const absl::StatusOr<int64_t> requests_before = cluster_->NodeStat("requests_total");
+  ASSERT_TRUE(requests_before.ok()) << requests_before.status();
+
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(60));
+  esgw::v1::SearchRequest request;
+  request.add_indices("products");
+  esgw::v1::SearchResponse response;
+  std::promise<grpc::Status> done;
+  gateway_->async()->Search(&context, &request, &response,
+                            [&done](grpc::Status status) { done.set_value(status); });
+  ASSERT_TRUE(
+      WaitFor([&] { return cluster_->NodeStat("requests_total").value_or(0) > *requests_before; },
+              absl::Seconds(10), "the Search reaches a (hung) node"));
+  const int64_t open_while_hung = cluster_->NodeStat("open_sockets").value_or(-1);
+  ASSERT_GE(open_while_hung, 1);
+
+  context.TryCancel();
+  auto status = done.get_future();
+  ASSERT_EQ(status.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(status.get().error_code(), grpc::StatusCode::CANCELLED);
+  // esgw aborted the transfer: the node sees the connection that carried it close.
+  EXPECT_TRUE(
+      WaitFor([&] { return cluster_->NodeStat("open_sockets").value_or(-1) < open_while_hung; },
+              absl::Seconds(10), "the cancelled exchange's socket is closed"));
+  EXPECT_EQ(cluster_->NodeStat("requests_total").value_or(-1), *requests_before + 1)
+      << "a cancelled call is not retried elsewhere";
+}
+
+TEST_F(PoolE2eTest, SigtermLetsTheRunningSearchFinishThenStopsAtOnce) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Slow(i, absl::Milliseconds(1500)).ok());
+  const absl::StatusOr<int64_t> requests_before = cluster_->NodeStat("requests_total");
+  ASSERT_TRUE(requests_before.ok()) << requests_before.status();
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(20));
+  esgw::v1::SearchRequest request;
+  request.add_indices("products");
+  esgw::v1::SearchResponse response;
+  std::promise<grpc::Status> done;
+  gateway_->async()->Search(&context, &request, &response,
+                            [&done](grpc::Status status) { done.set_value(status); });
+  ASSERT_TRUE(
+      WaitFor([&] { return cluster_->NodeStat("requests_total").value_or(0) > *requests_before; },
+              absl::Seconds(10), "the Search reaches a (slow) node"));
+
+  ASSERT_TRUE(server_->process().Signal(SIGTERM).ok());
+  auto status = done.get_future();
+  ASSERT_EQ(status.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const grpc::Status result = status.get();
+  EXPECT_TRUE(result.ok()) << "the running call gets its grace: " << result.error_message();
+  EXPECT_EQ(response.hits_size(), 10);
+  // With the last call done, the stop does not wait out the grace (10 s) for the idle client
+  // connection this test still holds.
+  const auto exit_code = server_->process().Wait(absl::Seconds(5));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status() << "\n" << server_->process().Log();
+  EXPECT_EQ(*exit_code, 0);
 }
 
 TEST_F(PoolE2eTest, AllNodesDownIsUnavailableAndHealthFollows) {

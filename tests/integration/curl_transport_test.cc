@@ -211,7 +211,9 @@ TEST_F(CurlTransportTest, LargeBulkBodiesGoOutGzippedAndAreStored) {
   const std::string body = BulkBody(index, 3000);
   ASSERT_GE(body.size(), size_t{64 * 1024});
   DevCluster* const dev = cluster_->dev();
-  if (dev != nullptr) ASSERT_THAT(dev->ResetAll(), IsOk());  // zeroes the byte counters
+  if (dev != nullptr) {
+    ASSERT_THAT(dev->ResetAll(), IsOk());  // zeroes the byte counters
+  }
 
   HttpRequest bulk;
   bulk.method = HttpMethod::kPost;
@@ -267,7 +269,9 @@ TEST_F(CurlTransportTest, BodiesGoOutRawWhenGzipIsOffOrTheBodyIsSmall) {
 
 TEST_F(CurlTransportTest, GzipResponsesAreDecoded) {
   DevCluster* const dev = cluster_->dev();
-  if (dev != nullptr) ASSERT_THAT(dev->ResetAll(), IsOk());
+  if (dev != nullptr) {
+    ASSERT_THAT(dev->ResetAll(), IsOk());
+  }
   HttpRequest search;
   search.method = HttpMethod::kPost;
   search.path = "/products/_search";

@@ -241,4 +241,14 @@ absl::StatusOr<std::pair<int, std::string>> DevCluster::Request(int node, const 
   return std::make_pair(response.status, std::move(response.body));
 }
 
+absl::StatusOr<std::pair<int, std::string>> TestCluster::Request(const std::string& method,
+                                                                 const std::string& path,
+                                                                 const std::string& body,
+                                                                 const std::string& content_type) {
+  devcluster::HeaderList headers;
+  if (!body.empty()) headers.emplace_back("Content-Type", content_type);
+  ESGW_ASSIGN_OR_RETURN(auto response, HttpRequestOnce(address(), method, path, body, headers));
+  return std::make_pair(response.status, std::move(response.body));
+}
+
 }  // namespace esgw::testing

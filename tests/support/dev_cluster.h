@@ -115,6 +115,11 @@ class TestCluster {
   // True when served_by names a node of this cluster. For a real cluster esgw may dial the
   // sniffed publish addresses, which the suite cannot know, so any non-empty address counts.
   bool IsNodeAddress(const std::string& served_by) const;
+  // One request straight to address() on a fresh connection: {status, body}. Errors as
+  // DevCluster::Request.
+  absl::StatusOr<std::pair<int, std::string>> Request(
+      const std::string& method, const std::string& path, const std::string& body = "",
+      const std::string& content_type = "application/json");
 
  private:
   std::unique_ptr<DevCluster> dev_;
