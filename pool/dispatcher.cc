@@ -27,6 +27,8 @@ struct Dispatcher::Attempt {
   int attempts = 0;
   // One entry per failed attempt, for the error message: "host:port: what happened".
   std::vector<std::string> failures;
+  // See Result::earlier_attempt_may_have_applied.
+  bool may_have_applied = false;
 };
 
 namespace {
@@ -106,6 +108,7 @@ void Dispatcher::Fail(std::shared_ptr<Attempt> attempt, absl::Status status) {
   result.attempts = attempt->attempts;
   result.served_by = attempt->tried.empty() ? "" : attempt->tried.back();
   result.transport_status = std::move(status);
+  result.earlier_attempt_may_have_applied = attempt->may_have_applied;
   std::move(attempt->done)(std::move(result));
 }
 
@@ -199,6 +202,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
   }
   if (decision.retry) {
     options_.pool->CountRetry();
+    if (failure_class == FailureClass::kSoft) attempt->may_have_applied = true;
     if (decision.same_node) {
       attempt->stale_retried = true;
       attempt->same_node = node;
@@ -230,6 +234,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
   result.failure_class = failure_class;
   result.served_by = node;
   result.attempts = attempt->attempts;
+  result.earlier_attempt_may_have_applied = attempt->may_have_applied;
   if (response.error != TransportError::kNone) {
     const std::string detail = absl::StrJoin(attempt->failures, "; ");
     if (response.error == TransportError::kCancelled) {

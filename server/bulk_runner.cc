@@ -77,12 +77,11 @@ struct BatchFailure {
   std::string es_reason = "";
 };
 
-BatchFailure ClassifyFailure(const Dispatcher::Result& result, bool idempotent) {
+BatchFailure ClassifyFailure(const Dispatcher::Result& result) {
   BatchFailure failure;
   const HttpResponse& response = result.response;
   // The Dispatcher sets transport_status only when no HTTP response ended the request.
   const bool answered = result.transport_status.ok();
-  const bool last_step_exchanged = answered || response.error != TransportError::kNone;
   bool last_step_not_applied = false;
   if (answered) {
     const EsError error = ParseEsError(response.status, response.body);
@@ -108,9 +107,9 @@ BatchFailure ClassifyFailure(const Dispatcher::Result& result, bool idempotent) 
         last_step_not_applied = false;
     }
   }
-  const int earlier_exchanges = result.attempts - (last_step_exchanged ? 1 : 0);
-  // Only an idempotent batch is retried after a soft failure, which may have applied it.
-  failure.not_applied = last_step_not_applied && !(idempotent && earlier_exchanges > 0);
+  // Only an idempotent batch is retried after a soft failure, which may have applied it; the
+  // Dispatcher says whether that happened.
+  failure.not_applied = last_step_not_applied && !result.earlier_attempt_may_have_applied;
   return failure;
 }
 
@@ -289,8 +288,8 @@ void BulkRunner::Drive() {
       // May report at once, on this thread: OnBatchDone then finds us driving and returns.
       std::shared_ptr<Dispatcher::Call> call =
           options_.dispatcher->Execute(std::move(send->request), idempotent, options_.deadline,
-                                       [self, batch_id, idempotent](Dispatcher::Result result) {
-                                         self->OnBatchDone(batch_id, idempotent, std::move(result));
+                                       [self, batch_id](Dispatcher::Result result) {
+                                         self->OnBatchDone(batch_id, std::move(result));
                                        });
       bool cancel_now = false;
       {
@@ -343,7 +342,7 @@ std::optional<BulkRunner::Send> BulkRunner::NextSendLocked() {
   return send;
 }
 
-void BulkRunner::OnBatchDone(uint64_t batch_id, bool idempotent, Dispatcher::Result result) {
+void BulkRunner::OnBatchDone(uint64_t batch_id, Dispatcher::Result result) {
   const HttpResponse& response = result.response;
   const bool answered_2xx =
       result.transport_status.ok() && response.status >= 200 && response.status < 300;
@@ -365,7 +364,7 @@ void BulkRunner::OnBatchDone(uint64_t batch_id, bool idempotent, Dispatcher::Res
     for (Entry& entry : batch) entry.attempts += result.attempts;
 
     if (!answered_2xx) {
-      const BatchFailure failure = ClassifyFailure(result, idempotent);
+      const BatchFailure failure = ClassifyFailure(result);
       const std::string reason =
           failure.not_applied ? absl::StrCat("not applied: ", failure.status.message())
                               : absl::StrCat("outcome unknown, the request may have been applied: ",

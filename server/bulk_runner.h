@@ -13,8 +13,8 @@
 //  - Earlier attempts. The Dispatcher retries after hard failures (nothing sent), a first stale
 //    connection (the node had closed it and never read the request) and backpressure (a
 //    whole-request rejection) - none of which applies anything - and, only for an idempotent
-//    batch, after soft failures, which may have applied it. Result keeps no per-attempt
-//    history, so an idempotent batch with an earlier attempt is "outcome unknown".
+//    batch, after soft failures, which may have applied it: then the batch is "outcome unknown"
+//    (Dispatcher::Result::earlier_attempt_may_have_applied).
 //  - The last step. An HTTP 4xx (429 included) or a 503 es_rejected_execution_exception means
 //    Elasticsearch rejected the request as a whole: not applied. Any other non-2xx answer, or a
 //    2xx whose body is not a _bulk response for exactly these items: unknown. A transport error:
@@ -133,7 +133,7 @@ class BulkRunner : public std::enable_shared_from_this<BulkRunner> {
   // a time; returns at once when another thread is already doing it.
   void Drive();
   std::optional<Send> NextSendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnBatchDone(uint64_t batch_id, bool idempotent, Dispatcher::Result result);
+  void OnBatchDone(uint64_t batch_id, Dispatcher::Result result);
   // Returns the token of a retry to schedule, when one is due.
   std::optional<uint64_t> ApplyItemsLocked(std::vector<Entry> batch,
                                            std::vector<BulkItemOutcome> items,

@@ -16,6 +16,7 @@
 #include "pool/prober.h"
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
+#include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/call_tracker.h"
 
@@ -47,6 +48,8 @@ class EsgwServer {
     // How often dead nodes are checked for a due probe, the sniff schedule looked at, and
     // health brought up to date.
     absl::Duration maintenance_interval = absl::Milliseconds(100);
+    // Batching and item retries of Bulk and Ingest.
+    BulkSettings bulk = {};
     // X-Opaque-Id for requests whose client sent none.
     OpaqueIdPolicy opaque_id = {};
     // Budget for calls without a client deadline.

@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <memory>
+#include <random>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "pool/error_info.h"
 #include "pool/status_macros.h"
+#include "server/bulk_encoder.h"
+#include "server/bulk_runner.h"
 #include "server/call_headers.h"
 #include "server/es_requests.h"
 #include "server/es_response.h"
@@ -47,6 +51,42 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
  private:
   const grpc::CallbackServerContext* const context_;
   std::shared_ptr<Dispatcher::Call> call_;
+};
+
+// A Bulk call in flight: its BulkRunner reports every op, then Done finishes the call. A cancel
+// stops the runner, which still reports every op (not applied, or outcome unknown).
+class BulkCall final : public grpc::ServerUnaryReactor {
+ public:
+  void Start(std::shared_ptr<BulkRunner> runner, std::vector<EncodedOp> ops) {
+    runner_ = std::move(runner);
+    // A fresh runner always takes them: Add only refuses after Close or Cancel.
+    runner_->Add(std::move(ops)).IgnoreError();
+    runner_->Close();
+  }
+
+  // From the runner, once every op has its result.
+  void Done(esgw::v1::BulkResponse* response) {
+    // Every op "not applied" for one request-level reason (no node, deadline, a whole-request
+    // rejection): a failed RPC, which promises the client that nothing was written.
+    const absl::Status failure = runner_->request_failure();
+    if (!failure.ok()) {
+      response->Clear();
+      Finish(ToGrpcStatus(failure));
+      return;
+    }
+    const BulkRunner::Stats stats = runner_->stats();
+    response->set_took_ms(stats.took_ms);
+    response->set_errors(stats.failed > 0);
+    Finish(grpc::Status::OK);
+  }
+
+  void OnCancel() override {
+    if (runner_ != nullptr) runner_->Cancel();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<BulkRunner> runner_;
 };
 
 // The response body as simdjson wants it: the transport leaves kBodyPadding spare bytes after
@@ -185,10 +225,51 @@ grpc::ServerUnaryReactor* GatewayService::Get(grpc::CallbackServerContext* conte
 }
 
 grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* context,
-                                               const esgw::v1::BulkRequest*,
-                                               esgw::v1::BulkResponse*) {
-  return FinishNow(context,
-                   Unimplemented("Bulk", "bulk writes need per-item retries, still to come"));
+                                               const esgw::v1::BulkRequest* request,
+                                               esgw::v1::BulkResponse* response) {
+  if (request->ops().empty()) {
+    return FinishNow(context,
+                     ToGrpcStatus(InvalidField("ops", "a bulk request needs at least one op")));
+  }
+  const BulkDefaults defaults{
+      .index = request->index(), .routing = request->routing(), .pipeline = request->pipeline()};
+  std::vector<EncodedOp> ops;
+  ops.reserve(request->ops_size());
+  for (int i = 0; i < request->ops_size(); ++i) {
+    absl::StatusOr<EncodedOp> op =
+        EncodeBulkOp(request->ops(i), defaults, absl::StrCat("ops[", i, "]"));
+    if (!op.ok()) return FinishNow(context, ToGrpcStatus(op.status()));
+    ops.push_back(*std::move(op));
+  }
+  // The trace and opaque-id headers, once for every _bulk request of this call.
+  HttpRequest headers;
+  ForwardCallHeaders(context, options_.opaque_id, &headers);
+  for (int i = 0; i < request->ops_size(); ++i) response->add_items();
+
+  auto* reactor = new BulkCall();
+  thread_local std::mt19937_64 seeds{std::random_device{}()};
+  absl::StatusOr<std::shared_ptr<BulkRunner>> runner = BulkRunner::Create({
+      .dispatcher = options_.dispatcher,
+      .timers = options_.timers,
+      .clock = options_.clock,
+      .settings = options_.bulk,
+      .refresh = request->refresh(),
+      .deadline = DeadlineOf(*context),
+      .headers = std::move(headers.headers),
+      .random_seed = seeds(),
+      // Items arrive in any order, each exactly once, never two at a time.
+      .on_result =
+          [response](size_t position, v1::BulkItemResult result) {
+            *response->mutable_items(static_cast<int>(position)) = std::move(result);
+          },
+      .on_done = [reactor, response] { reactor->Done(response); },
+  });
+  if (!runner.ok()) {
+    delete reactor;
+    return FinishNow(context, ToGrpcStatus(runner.status()));
+  }
+  reactor->Start(*std::move(runner), std::move(ops));
+  return reactor;
 }
 
 grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse>* GatewayService::Ingest(

@@ -13,7 +13,9 @@
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "pool/clock.h"
 #include "pool/dispatcher.h"
+#include "pool/timer_queue.h"
 #include "pool/transport.h"
+#include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 
 namespace esgw {
@@ -28,6 +30,10 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     absl::Duration default_timeout = absl::Seconds(30);
     // Where the X-Opaque-Id sent to Elasticsearch comes from when the client sent none.
     OpaqueIdPolicy opaque_id = {};
+    // Not owned; must outlive the service. Runs the write path's item retries.
+    TimerQueue* timers = nullptr;
+    // Batching and item retries of Bulk and Ingest.
+    BulkSettings bulk = {};
   };
   explicit GatewayService(Options options) : options_(std::move(options)) {}
 

@@ -77,6 +77,13 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(std::string, port_file, "",
           "when set, the bound gRPC port is written to this file once serving (for tests and "
           "scripts that start the server on port 0)");
+ABSL_FLAG(int64_t, bulk_max_bytes, 5 << 20,
+          "Bulk and Ingest: largest _bulk request body in bytes (an op larger goes alone)");
+ABSL_FLAG(int, bulk_max_ops, 1000, "Bulk and Ingest: most operations in one _bulk request");
+ABSL_FLAG(absl::Duration, bulk_retry_initial, absl::Milliseconds(100),
+          "first backoff before resending bulk items rejected for load (429); doubles each time");
+ABSL_FLAG(absl::Duration, bulk_retry_max, absl::Seconds(5),
+          "cap of --bulk_retry_initial's doubling");
 ABSL_FLAG(std::string, es_opaque_id, "per_request",
           "X-Opaque-Id sent to Elasticsearch when the client's metadata has none: per_request (a "
           "fresh id, also returned in the x-opaque-id response header), none, or a fixed value");
@@ -197,6 +204,21 @@ int main(int argc, char** argv) {
     }
   }
   options.opaque_id = *opaque_id;
+  if (absl::GetFlag(FLAGS_bulk_max_bytes) <= 0 || absl::GetFlag(FLAGS_bulk_max_ops) <= 0) {
+    std::fprintf(stderr, "esgw-server: --bulk_max_bytes and --bulk_max_ops must be positive\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_bulk_retry_initial) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_bulk_retry_max) < absl::GetFlag(FLAGS_bulk_retry_initial)) {
+    std::fprintf(stderr,
+                 "esgw-server: --bulk_retry_initial must be positive and at most "
+                 "--bulk_retry_max\n");
+    return 2;
+  }
+  options.bulk.max_batch_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_bulk_max_bytes));
+  options.bulk.max_batch_ops = absl::GetFlag(FLAGS_bulk_max_ops);
+  options.bulk.retry_initial = absl::GetFlag(FLAGS_bulk_retry_initial);
+  options.bulk.retry_max = absl::GetFlag(FLAGS_bulk_retry_max);
   options.pool.mode = *pool_mode;
   options.pool.selector = *selector;
   options.pool.backoff.base = absl::GetFlag(FLAGS_dead_timeout);

@@ -145,11 +145,13 @@ TEST_F(SearchE2eTest, UnknownIndexIsNotFoundWithElasticsearchErrorInfo) {
 }
 
 TEST_F(SearchE2eTest, NotYetBuiltRpcsSayUnimplementedAndWhy) {
-  esgw::v1::BulkRequest request;
-  esgw::v1::BulkResponse response;
-  const grpc::Status status = gateway_->Bulk(Context().get(), request, &response);
+  auto context = Context();
+  auto stream = gateway_->Ingest(context.get());
+  esgw::v1::IngestResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("Bulk"));
+  EXPECT_THAT(status.error_message(), HasSubstr("Ingest"));
 }
 
 TEST_F(SearchE2eTest, HealthIsServingForServerAndGateway) {

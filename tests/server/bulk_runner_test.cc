@@ -404,16 +404,23 @@ TEST_F(BulkRunnerTest, RefusedEverywhereIsNotAppliedAndFailsTheRequest) {
   transport_.SetResponder([](const Endpoint&, const HttpRequest&) {
     return FakeTransport::Failed(TransportError::kConnectFailed);
   });
-  auto runner = Run(IndexOps(2, false));
-  ASSERT_EQ(done_, 1);
-  EXPECT_EQ(Sent(), 3u) << "each node once";
-  for (const auto& [position, result] : results_) {
-    EXPECT_EQ(result.error().type(), "esgw_not_applied") << position;
-    EXPECT_EQ(result.status(), 503);
-    EXPECT_THAT(result.error().reason(), HasSubstr("no Elasticsearch node available"));
-    EXPECT_EQ(result.index(), "i");
+  // With or without ids: refusals apply nothing, so even an idempotent batch that was tried on
+  // every node is certainly not applied.
+  for (const bool with_ids : {false, true}) {
+    results_.clear();
+    done_ = 0;
+    const size_t sent_before = Sent();
+    auto runner = Run(IndexOps(2, with_ids));
+    ASSERT_EQ(done_, 1);
+    EXPECT_EQ(Sent() - sent_before, 3u) << "each node once";
+    for (const auto& [position, result] : results_) {
+      EXPECT_EQ(result.error().type(), "esgw_not_applied") << position << " ids " << with_ids;
+      EXPECT_EQ(result.status(), 503);
+      EXPECT_THAT(result.error().reason(), HasSubstr("no Elasticsearch node available"));
+      EXPECT_EQ(result.index(), "i");
+    }
+    EXPECT_THAT(runner->request_failure(), StatusIs(absl::StatusCode::kUnavailable));
   }
-  EXPECT_THAT(runner->request_failure(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(BulkRunnerTest, IdempotentBatchIsResentWholeToAnotherNodeAfterASoftFailure) {

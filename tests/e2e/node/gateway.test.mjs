@@ -26,9 +26,8 @@ const HEALTHY_TIMEOUT_MS = 10_000; // the gateway must report SERVING within thi
 const CALL_TIMEOUT_MS = 10_000; // deadline of every RPC
 const STOP_TIMEOUT_MS = 5_000; // SIGTERM grace before SIGKILL
 
-// What Bulk answers today. Bulk is not implemented yet; when it is, replace the test
-// 'Bulk is not implemented yet' with real assertions.
-const BULK_EXPECTED_CODE = 12; // UNIMPLEMENTED
+// Index the Bulk test writes to; removed afterwards from a real cluster.
+const SCRATCH_INDEX = 'esgw-node-e2e';
 
 const LOADER_OPTIONS = {
   includeDirs: [PROTO_DIR],
@@ -245,6 +244,7 @@ function assertHits(response, nodes) {
 
 describe('esgw-server end to end (Node.js client)', () => {
   let nodes; // "127.0.0.1:port" of each dev cluster node; null against a real cluster
+  const externalUrl = process.env.ESGW_TEST_ES_URL;
   let gateway;
   let health;
 
@@ -253,7 +253,7 @@ describe('esgw-server end to end (Node.js client)', () => {
       tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esgw-e2e-node-'));
 
       let seeds;
-      const external = process.env.ESGW_TEST_ES_URL;
+      const external = externalUrl;
       if (external) {
         const match = /^http:\/\/([^/@]+?)\/?$/.exec(external);
         assert.ok(match, `ESGW_TEST_ES_URL must be http://host:port, got '${external}'`);
@@ -291,6 +291,11 @@ describe('esgw-server end to end (Node.js client)', () => {
   );
 
   after(async () => {
+    if (externalUrl) {
+      await fetch(`${externalUrl.replace(/\/$/, '')}/${SCRATCH_INDEX}`, { method: 'DELETE' }).catch(
+        () => {},
+      );
+    }
     gateway?.close();
     health?.close();
     await Promise.all([...children].map(stopChild));
@@ -353,15 +358,38 @@ describe('esgw-server end to end (Node.js client)', () => {
     assert.equal(infos[0].reason, 'INDEX_NOT_FOUND_EXCEPTION');
   });
 
-  it('Bulk is not implemented yet (UNIMPLEMENTED)', async () => {
-    await callFails(
+  it('Bulk writes each op and reports it in order with its seq', async () => {
+    const ops = [1, 2, 3].map((n) => ({
+      type: 'OP_TYPE_INDEX',
+      id: `node-${n}`,
+      source_json: JSON.stringify({ name: `from node ${n}`, n }),
+      seq: String(100 + n),
+    }));
+    const response = await callOk(gateway, 'Bulk', {
+      index: SCRATCH_INDEX,
+      refresh: 'REFRESH_TRUE',
+      ops,
+    });
+    assert.equal(response.errors, false, JSON.stringify(response.items));
+    assert.deepEqual(
+      response.items.map((item) => [item.seq, item.id, item.status]),
+      [
+        ['101', 'node-1', 201],
+        ['102', 'node-2', 201],
+        ['103', 'node-3', 201],
+      ],
+    );
+    const count = await callOk(gateway, 'Count', { indices: [SCRATCH_INDEX] });
+    assert.equal(Number(count.count), 3);
+  });
+
+  it('Bulk with an invalid op is INVALID_ARGUMENT naming it', async () => {
+    const error = await callFails(
       gateway,
       'Bulk',
-      {
-        index: 'products',
-        ops: [{ type: 'OP_TYPE_INDEX', id: 'e2e-node-1', source_json: '{"name":"e2e"}', seq: '1' }],
-      },
-      BULK_EXPECTED_CODE,
+      { index: SCRATCH_INDEX, ops: [{ type: 'OP_TYPE_DELETE', seq: '1' }] },
+      grpc.status.INVALID_ARGUMENT,
     );
+    assert.match(error.details, /ops\[0\]\.id/);
   });
 });
