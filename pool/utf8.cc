@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
+
 namespace esgw {
 namespace {
 
@@ -69,6 +71,62 @@ std::string BoundedUtf8(absl::string_view in, size_t max_bytes, bool fold_whites
     while (!out.empty() && out.back() == ' ') out.pop_back();
     out.append(kEllipsis.data(), kEllipsis.size());
   }
+  return out;
+}
+
+void AppendJsonString(std::string* out, absl::string_view text) {
+  out->push_back('"');
+  while (!text.empty()) {
+    const auto c = static_cast<unsigned char>(text.front());
+    if (c >= 0x80) {
+      const size_t length = Utf8SequenceLength(text);
+      if (length == 0) {
+        out->append("\\ufffd");
+        text.remove_prefix(1);
+      } else {
+        out->append(text.data(), length);
+        text.remove_prefix(length);
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(out, "\\u%04x", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    text.remove_prefix(1);
+  }
+  out->push_back('"');
+}
+
+std::string JsonQuote(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  AppendJsonString(&out, text);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Making untrusted text safe to put in logs, error messages and gRPC trailers: valid UTF-8
+// Making untrusted text safe to put in logs, error messages, gRPC trailers and JSON: valid UTF-8
 // (protobuf rejects string fields that are not), bounded in size, optionally on one line.
 // Thread-safe: pure functions.
 #pragma once
@@ -18,5 +18,11 @@ size_t Utf8SequenceLength(absl::string_view s);
 // max_bytes, ending in "..." when cut. With fold_whitespace, runs of whitespace and control
 // characters become one space and the ends are trimmed.
 std::string BoundedUtf8(absl::string_view in, size_t max_bytes, bool fold_whitespace = false);
+
+// Appends text to out as a JSON string literal, quotes included: '"', '\\' and control
+// characters escaped, malformed UTF-8 bytes replaced by \ufffd, so the result is always valid
+// JSON. JsonQuote returns it.
+void AppendJsonString(std::string* out, absl::string_view text);
+std::string JsonQuote(absl::string_view text);
 
 }  // namespace esgw

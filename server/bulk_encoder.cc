@@ -25,48 +25,6 @@ bool IsUtf8(absl::string_view text) {
   return true;
 }
 
-// Appends text as a JSON string. Text is valid UTF-8 (checked by the caller), so everything but
-// quotes, backslashes and control characters goes in as it is.
-void AppendJsonString(std::string* out, absl::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 // A routing or pipeline value: short and free of control characters, as it could also end up
 // in a URL parameter or a log line.
 absl::Status ValidateShortValue(absl::string_view value, absl::string_view field) {

@@ -180,63 +180,7 @@ std::string IdPathSegment(absl::string_view id) {
   return PercentEncode(id);
 }
 
-void AppendJsonString(std::string* out, absl::string_view text) {
-  out->push_back('"');
-  while (!text.empty()) {
-    const auto c = static_cast<unsigned char>(text.front());
-    if (c >= 0x80) {
-      const size_t length = Utf8SequenceLength(text);
-      if (length == 0) {
-        out->append("\\ufffd");
-        text.remove_prefix(1);
-      } else {
-        out->append(text.data(), length);
-        text.remove_prefix(length);
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-    text.remove_prefix(1);
-  }
-  out->push_back('"');
-}
-
 }  // namespace
-
-std::string JsonQuote(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  AppendJsonString(&out, text);
-  return out;
-}
 
 absl::StatusOr<HttpRequest> BuildSearchRequest(const esgw::v1::SearchRequest& request) {
   ESGW_ASSIGN_OR_RETURN(CheckedSearch checked,

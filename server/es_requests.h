@@ -32,8 +32,4 @@ absl::StatusOr<HttpRequest> BuildGetRequest(const esgw::v1::GetRequest& request)
 // At least one search is required.
 absl::StatusOr<HttpRequest> BuildMultiSearchRequest(const esgw::v1::MultiSearchRequest& request);
 
-// text as a JSON string literal, quotes included: '"' and '\' escaped, control characters as
-// \n, \t, ... or \u00XX, bytes that are not well-formed UTF-8 as \ufffd; everything else as is.
-std::string JsonQuote(absl::string_view text);
-
 }  // namespace esgw

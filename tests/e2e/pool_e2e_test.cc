@@ -108,6 +108,27 @@ class PoolE2eTest : public ::testing::Test {
     return result;
   }
 
+  // An asynchronous Search of products and what it reports into.
+  struct PendingSearch {
+    explicit PendingSearch(absl::Duration deadline) {
+      SetDeadline(&context, deadline);
+      request.add_indices("products");
+    }
+    grpc::ClientContext context;
+    esgw::v1::SearchRequest request;
+    esgw::v1::SearchResponse response;
+    std::promise<grpc::Status> done;
+  };
+  // Starts search and waits until a node has received it (the nodes' requests_total passes
+  // requests_before), e.g. a hung or slow node that holds it.
+  void StartSearch(PendingSearch* search, int64_t requests_before) {
+    gateway_->async()->Search(&search->context, &search->request, &search->response,
+                              [search](grpc::Status status) { search->done.set_value(status); });
+    ASSERT_TRUE(
+        WaitFor([&] { return cluster_->NodeStat("requests_total").value_or(0) > requests_before; },
+                absl::Seconds(10), "the Search reaches a node"));
+  }
+
   grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
     grpc::ClientContext context;
     SetDeadline(&context, absl::Seconds(5));
@@ -217,18 +238,10 @@ TEST_F(PoolE2eTest, CancelledCallAbortsItsHttpExchange) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Hang(i).ok());
   const absl::StatusOr<int64_t> requests_before = cluster_->NodeStat("requests_total");
   ASSERT_TRUE(requests_before.ok()) << requests_before.status();
-
-  grpc::ClientContext context;
-  SetDeadline(&context, absl::Seconds(60));
-  esgw::v1::SearchRequest request;
-  request.add_indices("products");
-  esgw::v1::SearchResponse response;
-  std::promise<grpc::Status> done;
-  gateway_->async()->Search(&context, &request, &response,
-                            [&done](grpc::Status status) { done.set_value(status); });
-  ASSERT_TRUE(
-      WaitFor([&] { return cluster_->NodeStat("requests_total").value_or(0) > *requests_before; },
-              absl::Seconds(10), "the Search reaches a (hung) node"));
+  PendingSearch search(absl::Seconds(60));
+  ASSERT_NO_FATAL_FAILURE(StartSearch(&search, *requests_before));
+  grpc::ClientContext& context = search.context;
+  std::promise<grpc::Status>& done = search.done;
   const int64_t open_while_hung = cluster_->NodeStat("open_sockets").value_or(-1);
   ASSERT_GE(open_while_hung, 1);
 
@@ -248,17 +261,10 @@ TEST_F(PoolE2eTest, SigtermLetsTheRunningSearchFinishThenStopsAtOnce) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Slow(i, absl::Milliseconds(1500)).ok());
   const absl::StatusOr<int64_t> requests_before = cluster_->NodeStat("requests_total");
   ASSERT_TRUE(requests_before.ok()) << requests_before.status();
-  grpc::ClientContext context;
-  SetDeadline(&context, absl::Seconds(20));
-  esgw::v1::SearchRequest request;
-  request.add_indices("products");
-  esgw::v1::SearchResponse response;
-  std::promise<grpc::Status> done;
-  gateway_->async()->Search(&context, &request, &response,
-                            [&done](grpc::Status status) { done.set_value(status); });
-  ASSERT_TRUE(
-      WaitFor([&] { return cluster_->NodeStat("requests_total").value_or(0) > *requests_before; },
-              absl::Seconds(10), "the Search reaches a (slow) node"));
+  PendingSearch search(absl::Seconds(20));
+  ASSERT_NO_FATAL_FAILURE(StartSearch(&search, *requests_before));
+  std::promise<grpc::Status>& done = search.done;
+  esgw::v1::SearchResponse& response = search.response;
 
   ASSERT_TRUE(server_->process().Signal(SIGTERM).ok());
   auto status = done.get_future();

@@ -94,7 +94,7 @@ TEST(EncodeBulkOpTest, StringsAreJsonEscaped) {
   op.set_routing("r\"\\");
   EXPECT_EQ(Encode(op),
             "{\"index\":{\"_index\":\"caf\xC3\xA9\",\"_id\":\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f"
-            "\\u007f \xE2\x82\xAC \xF0\x9F\x98\x80\",\"routing\":\"r\\\"\\\\\"}}\n{}\n");
+            "\x7f \xE2\x82\xAC \xF0\x9F\x98\x80\",\"routing\":\"r\\\"\\\\\"}}\n{}\n");
 }
 
 TEST(EncodeBulkOpTest, LineBreaksInTheSourceBecomeSpaces) {

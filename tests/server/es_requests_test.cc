@@ -172,52 +172,12 @@ template <typename T>
   return RejectsField(result.status(), field, rule);
 }
 
-// The value of key "k" after parsing {"k":<quoted>} with protobuf's JSON parser.
-absl::StatusOr<std::string> RoundTrip(const std::string& quoted) {
-  google::protobuf::Struct parsed;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(absl::StrCat("{\"k\":", quoted, "}"), &parsed);
-  if (!status.ok()) return absl::InvalidArgumentError(status.message().ToString());
-  return parsed.fields().at("k").string_value();
-}
-
 TEST(ValidateDocumentIdTest, AcceptsUpTo512BytesOfAnything) {
   EXPECT_THAT(ValidateDocumentId("p-001", "id"), IsOk());
   EXPECT_THAT(ValidateDocumentId(std::string(512, 'x'), "id"), IsOk());
   EXPECT_THAT(ValidateDocumentId("a/b \"c\" \\ \n é _x", "id"), IsOk());
   EXPECT_TRUE(RejectsField(ValidateDocumentId("", "ops[1].id"), "ops[1].id", "empty"));
   EXPECT_TRUE(RejectsField(ValidateDocumentId(std::string(513, 'x'), "id"), "id", "512 bytes"));
-}
-
-TEST(JsonQuoteTest, EscapesQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(JsonQuote(""), R"("")");
-  EXPECT_EQ(JsonQuote("products"), R"("products")");
-  EXPECT_EQ(JsonQuote(R"(a"b\c)"), R"("a\"b\\c")");
-  EXPECT_EQ(JsonQuote("\n\r\t\b\f"), R"("\n\r\t\b\f")");
-  EXPECT_EQ(JsonQuote(std::string("\x01\x1f\0", 3)), R"("\u0001\u001f\u0000")");
-  EXPECT_EQ(JsonQuote("\x7f/</script>"), "\"\x7f/</script>\"");
-}
-
-TEST(JsonQuoteTest, KeepsUtf8AndReplacesMalformedBytes) {
-  EXPECT_EQ(JsonQuote("é 日本 \xF0\x9F\x98\x80"), "\"é 日本 \xF0\x9F\x98\x80\"");
-  EXPECT_EQ(JsonQuote("a\xff"
-                      "b"),
-            R"("a\ufffdb")");
-  EXPECT_EQ(JsonQuote("\xc3"), R"("\ufffd")");                      // truncated sequence
-  EXPECT_EQ(JsonQuote("\xc0\x80"), R"("\ufffd\ufffd")");            // overlong NUL
-  EXPECT_EQ(JsonQuote("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // a surrogate
-}
-
-TEST(JsonQuoteTest, RoundTripsThroughAJsonParser) {
-  std::string every_ascii;
-  for (int c = 0; c < 0x80; ++c) every_ascii.push_back(static_cast<char>(c));
-  for (const std::string& text :
-       {std::string("plain"), std::string(R"(q"uo"te)"), std::string(R"(back\sl\\ash)"),
-        std::string("line\nbreak\r\n"), std::string("é日本\xF0\x9F\x98\x80"), every_ascii}) {
-    const auto parsed = RoundTrip(JsonQuote(text));
-    ASSERT_THAT(parsed, IsOk()) << JsonQuote(text);
-    EXPECT_EQ(*parsed, text);
-  }
 }
 
 TEST(BuildCountRequestTest, BuildsPathRoutingAndBody) {
