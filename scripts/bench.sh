@@ -9,31 +9,13 @@ bin="$build_dir/bin"
 requests="${BENCH_REQUESTS:-10000}"
 concurrency="${BENCH_CONCURRENCY:-16}"
 work="$(mktemp -d)"
-pids=()
-
-cleanup() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup INT TERM EXIT
-
-wait_for_file() {
-  for _ in $(seq 1 200); do
-    [[ -s "$1" ]] && return 0
-    sleep 0.05
-  done
-  echo "bench: $2 did not start" >&2
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 "$bin/esgw-devcluster" --nodes=3 --base_port=0 --sample_data --port_file="$work/cluster.json" \
   >"$work/devcluster.log" 2>&1 &
 pids+=($!)
 wait_for_file "$work/cluster.json" "esgw-devcluster"
-es_nodes=$(sed -e 's/.*"nodes":\[\([^]]*\)\].*/\1/' -e 's/"//g' -e 's/\([^,]*\)/http:\/\/\1/g' \
-  "$work/cluster.json")
+es_nodes=$(es_nodes_of "$work/cluster.json")
 
 "$bin/esgw-server" --listen=127.0.0.1:0 --es_nodes="$es_nodes" --port_file="$work/server.port" \
   --log_level=warning >"$work/server.log" 2>&1 &

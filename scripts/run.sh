@@ -6,25 +6,7 @@ build_dir="${1:-build}"
 bin="$build_dir/bin"
 listen="${ESGW_LISTEN:-127.0.0.1:50051}"
 work="$(mktemp -d)"
-pids=()
-
-cleanup() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup INT TERM EXIT
-
-wait_for_file() {
-  local file="$1" what="$2"
-  for _ in $(seq 1 200); do
-    [[ -s "$file" ]] && return 0
-    sleep 0.05
-  done
-  echo "run: $what did not start; see its output above" >&2
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 if [[ -z "${ES_NODES:-}" ]]; then
   base_port="${ESGW_DEVCLUSTER_PORT:-9200}"
@@ -32,8 +14,7 @@ if [[ -z "${ES_NODES:-}" ]]; then
     --port_file="$work/cluster.json" &
   pids+=($!)
   wait_for_file "$work/cluster.json" "esgw-devcluster"
-  ES_NODES=$(sed -e 's/.*"nodes":\[\([^]]*\)\].*/\1/' -e 's/"//g' -e 's/\([^,]*\)/http:\/\/\1/g' \
-    "$work/cluster.json")
+  ES_NODES=$(es_nodes_of "$work/cluster.json")
   echo "run: esgw-devcluster serves $ES_NODES (a stand-in for Elasticsearch, not a search engine)"
 fi
 

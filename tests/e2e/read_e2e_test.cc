@@ -16,7 +16,6 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "tests/support/dev_cluster.h"
 #include "tests/support/esgw_process.h"
 
@@ -54,24 +53,6 @@ class ReadE2eTest : public ::testing::Test {
     gateway_ = esgw::v1::Gateway::NewStub(server_->channel());
   }
 
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-
-  // The ErrorInfo in a failed call's grpc-status-details-bin trailer.
-  static google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
-    google::rpc::Status details;
-    google::rpc::ErrorInfo info;
-    if (details.ParseFromString(status.error_details())) {
-      for (const auto& any : details.details()) {
-        if (any.UnpackTo(&info)) break;
-      }
-    }
-    return info;
-  }
-
   // status is INVALID_ARGUMENT naming field in its message and its ErrorInfo.
   static ::testing::AssertionResult IsInvalidField(const grpc::Status& status,
                                                    const std::string& field) {
@@ -83,7 +64,7 @@ class ReadE2eTest : public ::testing::Test {
       return ::testing::AssertionFailure()
              << "message does not name " << field << ": " << status.error_message();
     }
-    const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+    const google::rpc::ErrorInfo info = testing::ErrorInfoOf(status);
     if (info.reason() != "INVALID_FIELD" || !info.metadata().contains("field") ||
         info.metadata().at("field") != field) {
       return ::testing::AssertionFailure() << "ErrorInfo is " << info.ShortDebugString();
@@ -119,7 +100,7 @@ TEST_F(ReadE2eTest, CountWithoutQueryCountsEveryDocument) {
   esgw::v1::CountRequest request;
   request.add_indices("products");
   esgw::v1::CountResponse response;
-  grpc::Status status = gateway_->Count(Context().get(), request, &response);
+  grpc::Status status = gateway_->Count(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_EQ(response.count(), kProducts);
   EXPECT_GE(response.shards().total(), 1);
@@ -129,7 +110,7 @@ TEST_F(ReadE2eTest, CountWithoutQueryCountsEveryDocument) {
   request.clear_indices();
   request.add_indices("products");
   request.add_indices("logs");
-  status = gateway_->Count(Context().get(), request, &response);
+  status = gateway_->Count(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.count(), kProducts + kLogs);
 }
@@ -140,14 +121,14 @@ TEST_F(ReadE2eTest, CountWithQueryMatchesSearchTotal) {
   search.add_indices("products");
   search.set_body_json(R"({"query":{"term":{"category":"books"}},"size":0})");
   esgw::v1::SearchResponse hits;
-  grpc::Status status = gateway_->Search(Context().get(), search, &hits);
+  grpc::Status status = gateway_->Search(testing::CallContext().get(), search, &hits);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   esgw::v1::CountRequest request;
   request.add_indices("products");
   request.set_body_json(query);
   esgw::v1::CountResponse response;
-  status = gateway_->Count(Context().get(), request, &response);
+  status = gateway_->Count(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_GT(response.count(), 0);
   EXPECT_LT(response.count(), kProducts);
@@ -160,7 +141,7 @@ TEST_F(ReadE2eTest, CountWithQueryMatchesSearchTotal) {
       google::protobuf::util::JsonStringToMessage(query, as_struct.mutable_body_struct()).ok());
   as_struct.set_routing("a \"routing\" value");
   esgw::v1::CountResponse struct_response;
-  status = gateway_->Count(Context().get(), as_struct, &struct_response);
+  status = gateway_->Count(testing::CallContext().get(), as_struct, &struct_response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(struct_response.count(), response.count());
 }
@@ -174,7 +155,7 @@ TEST_F(ReadE2eTest, GetFoundReturnsTheSourceBytesVersionAndSeqNo) {
   request.set_index("products");
   request.set_id("p-007");
   esgw::v1::GetResponse response;
-  const grpc::Status status = gateway_->Get(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Get(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_TRUE(response.found());
   EXPECT_EQ(response.index(), "products");
@@ -212,7 +193,7 @@ TEST_F(ReadE2eTest, GetReturnsAnOddlyFormattedSourceByteForByteUnderAnOddId) {
   request.set_id(id);
   request.set_refresh(true);
   esgw::v1::GetResponse response;
-  const grpc::Status status = gateway_->Get(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Get(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_TRUE(response.found());
   EXPECT_EQ(response.id(), id);
@@ -228,7 +209,7 @@ TEST_F(ReadE2eTest, GetMissingDocumentIsFoundFalse) {
   request.set_index("products");
   request.set_id("p-999");
   esgw::v1::GetResponse response;
-  const grpc::Status status = gateway_->Get(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Get(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_FALSE(response.found());
   EXPECT_EQ(response.index(), "products");
@@ -242,10 +223,10 @@ TEST_F(ReadE2eTest, GetFromUnknownIndexIsNotFound) {
   request.set_index("no_such_index");
   request.set_id("p-001");
   esgw::v1::GetResponse response;
-  const grpc::Status status = gateway_->Get(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Get(testing::CallContext().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("index_not_found_exception"));
-  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  const google::rpc::ErrorInfo info = testing::ErrorInfoOf(status);
   EXPECT_EQ(info.domain(), "esgw.dev");
   EXPECT_EQ(info.reason(), "INDEX_NOT_FOUND_EXCEPTION");
 }
@@ -268,7 +249,8 @@ TEST_F(ReadE2eTest, MultiSearchKeepsOrderAndPerItemErrors) {
   request.set_max_concurrent_searches(2);
 
   esgw::v1::MultiSearchResponse response;
-  const grpc::Status status = gateway_->MultiSearch(Context().get(), request, &response);
+  const grpc::Status status =
+      gateway_->MultiSearch(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   ASSERT_EQ(response.responses_size(), 3);
   EXPECT_GE(response.took_ms(), 0);
@@ -298,7 +280,7 @@ TEST_F(ReadE2eTest, TraceContextAndOpaqueIdReachTheNode) {
   if (cluster_->dev() == nullptr) GTEST_SKIP() << "reads esgw-devcluster's request log";
   const std::string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const std::string opaque_id = absl::StrCat("trace-check-", getpid());
-  auto context = Context();
+  auto context = testing::CallContext();
   context->AddMetadata("traceparent", traceparent);
   context->AddMetadata("tracestate", "rojo=00f067aa0ba902b7");
   context->AddMetadata("x-opaque-id", opaque_id);
@@ -338,18 +320,18 @@ TEST_F(ReadE2eTest, OpaqueIdIsGeneratedOrEchoedInInitialMetadata) {
   request.set_id("p-001");
   esgw::v1::GetResponse response;
 
-  auto generated = Context();
+  auto generated = testing::CallContext();
   generated->AddMetadata("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   ASSERT_TRUE(gateway_->Get(generated.get(), request, &response).ok());
   ASSERT_EQ(OpaqueIds(*generated).size(), 1u);
   EXPECT_THAT(OpaqueIds(*generated)[0], MatchesRegex("esgw-[0-9a-f]{16}"));
 
-  auto another = Context();
+  auto another = testing::CallContext();
   ASSERT_TRUE(gateway_->Get(another.get(), request, &response).ok());
   ASSERT_EQ(OpaqueIds(*another).size(), 1u);
   EXPECT_NE(OpaqueIds(*another)[0], OpaqueIds(*generated)[0]);
 
-  auto client_id = Context();
+  auto client_id = testing::CallContext();
   client_id->AddMetadata("x-opaque-id", "checkout-42");
   esgw::v1::CountRequest count;
   count.add_indices("products");
@@ -358,7 +340,7 @@ TEST_F(ReadE2eTest, OpaqueIdIsGeneratedOrEchoedInInitialMetadata) {
   EXPECT_THAT(OpaqueIds(*client_id), ::testing::ElementsAre("checkout-42"));
 
   // Too long to forward: replaced by a generated one.
-  auto too_long = Context();
+  auto too_long = testing::CallContext();
   too_long->AddMetadata("x-opaque-id", std::string(300, 'x'));
   esgw::v1::MultiSearchRequest msearch;
   msearch.add_searches()->add_indices("products");
@@ -367,7 +349,7 @@ TEST_F(ReadE2eTest, OpaqueIdIsGeneratedOrEchoedInInitialMetadata) {
   ASSERT_EQ(OpaqueIds(*too_long).size(), 1u);
   EXPECT_THAT(OpaqueIds(*too_long)[0], MatchesRegex("esgw-[0-9a-f]{16}"));
 
-  auto search = Context();
+  auto search = testing::CallContext();
   search->AddMetadata("x-opaque-id", "search-7");
   esgw::v1::SearchRequest search_request;
   esgw::v1::SearchResponse search_response;
@@ -380,43 +362,51 @@ TEST_F(ReadE2eTest, InvalidInputIsInvalidArgumentNamingTheField) {
   count.add_indices("products");
   count.add_indices("../_cluster");
   esgw::v1::CountResponse count_response;
-  EXPECT_TRUE(
-      IsInvalidField(gateway_->Count(Context().get(), count, &count_response), "indices[1]"));
+  EXPECT_TRUE(IsInvalidField(gateway_->Count(testing::CallContext().get(), count, &count_response),
+                             "indices[1]"));
   count.clear_indices();
   count.set_body_json("{\"query\":");
-  EXPECT_TRUE(
-      IsInvalidField(gateway_->Count(Context().get(), count, &count_response), "body_json"));
+  EXPECT_TRUE(IsInvalidField(gateway_->Count(testing::CallContext().get(), count, &count_response),
+                             "body_json"));
 
   esgw::v1::GetRequest get;
   esgw::v1::GetResponse get_response;
   get.set_id("p-001");
-  EXPECT_TRUE(IsInvalidField(gateway_->Get(Context().get(), get, &get_response), "index"));
+  EXPECT_TRUE(
+      IsInvalidField(gateway_->Get(testing::CallContext().get(), get, &get_response), "index"));
   get.set_index("products,logs");
-  EXPECT_TRUE(IsInvalidField(gateway_->Get(Context().get(), get, &get_response), "index"));
+  EXPECT_TRUE(
+      IsInvalidField(gateway_->Get(testing::CallContext().get(), get, &get_response), "index"));
   get.set_index("prod*");
-  EXPECT_TRUE(IsInvalidField(gateway_->Get(Context().get(), get, &get_response), "index"));
+  EXPECT_TRUE(
+      IsInvalidField(gateway_->Get(testing::CallContext().get(), get, &get_response), "index"));
   get.set_index("products");
   get.set_id("");
-  EXPECT_TRUE(IsInvalidField(gateway_->Get(Context().get(), get, &get_response), "id"));
+  EXPECT_TRUE(
+      IsInvalidField(gateway_->Get(testing::CallContext().get(), get, &get_response), "id"));
   get.set_id(std::string(513, 'x'));
-  EXPECT_TRUE(IsInvalidField(gateway_->Get(Context().get(), get, &get_response), "id"));
+  EXPECT_TRUE(
+      IsInvalidField(gateway_->Get(testing::CallContext().get(), get, &get_response), "id"));
 
   esgw::v1::MultiSearchRequest msearch;
   esgw::v1::MultiSearchResponse msearch_response;
-  EXPECT_TRUE(IsInvalidField(gateway_->MultiSearch(Context().get(), msearch, &msearch_response),
-                             "searches"));
+  EXPECT_TRUE(IsInvalidField(
+      gateway_->MultiSearch(testing::CallContext().get(), msearch, &msearch_response), "searches"));
   msearch.add_searches()->add_indices("products");
   (*msearch.add_searches()->mutable_params())["timeout"] = "1s";
-  EXPECT_TRUE(IsInvalidField(gateway_->MultiSearch(Context().get(), msearch, &msearch_response),
-                             "searches[1].params[timeout]"));
+  EXPECT_TRUE(IsInvalidField(
+      gateway_->MultiSearch(testing::CallContext().get(), msearch, &msearch_response),
+      "searches[1].params[timeout]"));
   msearch.mutable_searches(1)->clear_params();
   msearch.mutable_searches(1)->add_indices("Products");
-  EXPECT_TRUE(IsInvalidField(gateway_->MultiSearch(Context().get(), msearch, &msearch_response),
-                             "searches[1].indices[0]"));
+  EXPECT_TRUE(IsInvalidField(
+      gateway_->MultiSearch(testing::CallContext().get(), msearch, &msearch_response),
+      "searches[1].indices[0]"));
   msearch.mutable_searches(1)->clear_indices();
   msearch.mutable_searches(0)->set_body_json("[]");
-  EXPECT_TRUE(IsInvalidField(gateway_->MultiSearch(Context().get(), msearch, &msearch_response),
-                             "searches[0].body_json"));
+  EXPECT_TRUE(IsInvalidField(
+      gateway_->MultiSearch(testing::CallContext().get(), msearch, &msearch_response),
+      "searches[0].body_json"));
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "tests/support/dev_cluster.h"
@@ -41,24 +40,6 @@ class SearchE2eTest : public ::testing::Test {
     gateway_ = esgw::v1::Gateway::NewStub(server_->channel());
   }
 
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-
-  // The ErrorInfo in a failed call's grpc-status-details-bin trailer.
-  static google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
-    google::rpc::Status details;
-    google::rpc::ErrorInfo info;
-    if (details.ParseFromString(status.error_details())) {
-      for (const auto& any : details.details()) {
-        if (any.UnpackTo(&info)) break;
-      }
-    }
-    return info;
-  }
-
   static testing::TestCluster* cluster_;
   static testing::EsgwProcess* server_;
   std::unique_ptr<esgw::v1::Gateway::Stub> gateway_;
@@ -72,7 +53,7 @@ TEST_F(SearchE2eTest, SearchReturnsHitsWithSourceAndServedBy) {
   request.add_indices("products");
   request.set_body_json(R"({"query":{"match_all":{}},"size":5})");
   esgw::v1::SearchResponse response;
-  const grpc::Status status = gateway_->Search(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Search(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   ASSERT_EQ(response.hits_size(), 5);
   EXPECT_GT(response.total().value(), 5);
@@ -99,7 +80,7 @@ TEST_F(SearchE2eTest, SearchWithStructBodySortsAndAggregates) {
                   request.mutable_body_struct())
                   .ok());
   esgw::v1::SearchResponse response;
-  const grpc::Status status = gateway_->Search(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Search(testing::CallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(response.hits_size(), 3);
   for (const auto& hit : response.hits()) {
@@ -115,10 +96,10 @@ TEST_F(SearchE2eTest, BadJsonIsInvalidArgumentNamingTheField) {
   request.add_indices("products");
   request.set_body_json(R"({"query": {"match_all": {})");
   esgw::v1::SearchResponse response;
-  const grpc::Status status = gateway_->Search(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Search(testing::CallContext().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("body_json"));
-  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  const google::rpc::ErrorInfo info = testing::ErrorInfoOf(status);
   EXPECT_EQ(info.reason(), "INVALID_FIELD");
   EXPECT_EQ(info.metadata().at("field"), "body_json");
 }
@@ -127,7 +108,7 @@ TEST_F(SearchE2eTest, PathSteeringIndexIsRefusedBeforeReachingANode) {
   esgw::v1::SearchRequest request;
   request.add_indices("../_cluster/settings");
   esgw::v1::SearchResponse response;
-  const grpc::Status status = gateway_->Search(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Search(testing::CallContext().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("indices[0]"));
 }
@@ -136,16 +117,16 @@ TEST_F(SearchE2eTest, UnknownIndexIsNotFoundWithElasticsearchErrorInfo) {
   esgw::v1::SearchRequest request;
   request.add_indices("no_such_index");
   esgw::v1::SearchResponse response;
-  const grpc::Status status = gateway_->Search(Context().get(), request, &response);
+  const grpc::Status status = gateway_->Search(testing::CallContext().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("index_not_found_exception"));
-  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  const google::rpc::ErrorInfo info = testing::ErrorInfoOf(status);
   EXPECT_EQ(info.domain(), "esgw.dev");
   EXPECT_EQ(info.reason(), "INDEX_NOT_FOUND_EXCEPTION");
 }
 
 TEST_F(SearchE2eTest, NotYetBuiltRpcsSayUnimplementedAndWhy) {
-  auto context = Context();
+  auto context = testing::CallContext();
   auto stream = gateway_->Ingest(context.get());
   esgw::v1::IngestResponse response;
   EXPECT_FALSE(stream->Read(&response));
@@ -160,14 +141,14 @@ TEST_F(SearchE2eTest, HealthIsServingForServerAndGateway) {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
-    const grpc::Status status = health->Check(Context().get(), request, &response);
+    const grpc::Status status = health->Check(testing::CallContext().get(), request, &response);
     ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
     EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
   }
   grpc::health::v1::HealthCheckRequest unknown;
   unknown.set_service("no.such.Service");
   grpc::health::v1::HealthCheckResponse response;
-  EXPECT_EQ(health->Check(Context().get(), unknown, &response).error_code(),
+  EXPECT_EQ(health->Check(testing::CallContext().get(), unknown, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
 
@@ -176,7 +157,7 @@ TEST_F(SearchE2eTest, HealthWatchSendsTheStatusAndEndsWhenTheServerStops) {
   auto server = testing::EsgwProcess::Start(cluster_->SeedsFlag());
   ASSERT_TRUE(server.ok()) << server.status();
   auto health = grpc::health::v1::Health::NewStub((*server)->channel());
-  auto context = Context();
+  auto context = testing::CallContext();
   grpc::health::v1::HealthCheckRequest request;
   request.set_service("esgw.v1.Gateway");
   auto stream = health->Watch(context.get(), request);
@@ -198,7 +179,7 @@ TEST_F(SearchE2eTest, HealthWatchSendsTheStatusAndEndsWhenTheServerStops) {
 
 TEST_F(SearchE2eTest, ReflectionV1ListsTheServices) {
   auto reflection = grpc::reflection::v1::ServerReflection::NewStub(server_->channel());
-  auto context = Context();
+  auto context = testing::CallContext();
   auto stream = reflection->ServerReflectionInfo(context.get());
   grpc::reflection::v1::ServerReflectionRequest request;
   request.set_list_services("");

@@ -218,13 +218,26 @@ absl::StatusOr<int64_t> DevCluster::NodeStat(const std::string& field, int node)
   if (!stats.has_value() || !stats->contains("nodes") || !(*stats)["nodes"].is_array()) {
     return absl::InternalError(absl::StrCat("unexpected /stats answer: ", body));
   }
+  // "requests.bulk" reads a count inside a node's per-endpoint map, where a missing endpoint
+  // means none.
+  const size_t dot = field.find('.');
+  const std::string top = field.substr(0, dot);
   int64_t sum = 0;
   for (const Json& entry : (*stats)["nodes"]) {
     if (node >= 0 && entry.value("node", -1) != node) continue;
-    if (!entry.contains(field) || !entry[field].is_number_integer()) {
+    const Json* value = entry.contains(top) ? &entry[top] : nullptr;
+    if (value != nullptr && dot != std::string::npos) {
+      if (!value->is_object())
+        value = nullptr;
+      else if (!value->contains(field.substr(dot + 1)))
+        continue;
+      else
+        value = &(*value)[field.substr(dot + 1)];
+    }
+    if (value == nullptr || !value->is_number_integer()) {
       return absl::InternalError(absl::StrCat("/stats has no integer '", field, "'"));
     }
-    sum += entry[field].get<int64_t>();
+    sum += value->get<int64_t>();
   }
   return sum;
 }

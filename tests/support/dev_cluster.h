@@ -72,8 +72,9 @@ class DevCluster {
   // every index (and reloads the sample data when it was asked for).
   absl::Status ResetAll(bool wipe_data = false);
   absl::StatusOr<std::string> Stats();  // raw JSON of GET /stats
-  // A numeric per-node field of GET /stats (e.g. "open_sockets", "bytes_in") summed over the
-  // nodes, or for one node when node >= 0.
+  // A numeric per-node field of GET /stats (e.g. "open_sockets", "bytes_in", or
+  // "requests.bulk" for one endpoint's requests) summed over the nodes, or for one node when
+  // node >= 0.
   absl::StatusOr<int64_t> NodeStat(const std::string& field, int node = -1);
   absl::StatusOr<std::string> Docs(const std::string& index);  // raw JSON of GET /docs/{index}
 

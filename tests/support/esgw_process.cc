@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "google/rpc/status.pb.h"
 #include "tests/support/wait.h"
 
 namespace esgw::testing {
@@ -50,6 +51,23 @@ absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
   server->port_ = port;
   server->channel_ = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
   return server;
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  return context;
+}
+
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  google::rpc::ErrorInfo info;
+  if (details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      if (any.UnpackTo(&info)) break;
+    }
+  }
+  return info;
 }
 
 }  // namespace esgw::testing

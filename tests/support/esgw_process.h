@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/rpc/error_details.pb.h"
 #include "tests/support/dev_cluster.h"
 #include "tests/support/subprocess.h"
 
@@ -37,5 +38,12 @@ class EsgwProcess {
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A client context whose deadline is timeout from now.
+std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout = absl::Seconds(10));
+
+// The google.rpc.ErrorInfo in a failed call's grpc-status-details-bin trailer; empty when the
+// call carried none.
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status);
 
 }  // namespace esgw::testing
