@@ -1,0 +1,303 @@
+#include "server/ingest_batcher.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "pool/error_info.h"
+#include "pool/status_macros.h"
+
+namespace esgw {
+namespace {
+
+v1::BulkItemResult NotApplied(const EncodedOp& op, int http_status, absl::string_view reason) {
+  v1::BulkItemResult result;
+  result.set_seq(op.seq);
+  result.set_index(op.index);
+  result.set_id(op.id);
+  result.set_status(http_status);
+  result.mutable_error()->set_type("esgw_not_applied");
+  result.mutable_error()->set_reason(std::string(reason));
+  return result;
+}
+
+}  // namespace
+
+absl::Status ValidateIngestSettings(const IngestSettings& ingest, const BulkSettings& bulk) {
+  if (ingest.flush_interval < absl::ZeroDuration() || ingest.flush_interval > absl::Minutes(1)) {
+    return InvalidField("ingest_flush_interval", "must be between 0s and 1m");
+  }
+  if (ingest.max_concurrent_batches < 1 || ingest.max_concurrent_batches > 64) {
+    return InvalidField("ingest_max_concurrent_batches", "must be between 1 and 64");
+  }
+  if (ingest.max_buffer_bytes < bulk.max_batch_bytes) {
+    return InvalidField("ingest_max_buffer_bytes",
+                        absl::StrCat("must be at least the largest _bulk request (",
+                                     bulk.max_batch_bytes, " bytes), or no full batch can form"));
+  }
+  if (ingest.batch_timeout <= absl::ZeroDuration()) {
+    return InvalidField("ingest_batch_timeout", "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+IngestBatcher::IngestBatcher(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::shared_ptr<IngestBatcher>> IngestBatcher::Create(Options options) {
+  if (options.dispatcher == nullptr) return absl::InvalidArgumentError("dispatcher must be set");
+  if (options.timers == nullptr) return absl::InvalidArgumentError("timers must be set");
+  if (options.clock == nullptr) return absl::InvalidArgumentError("clock must be set");
+  if (!options.on_result) return absl::InvalidArgumentError("on_result must be set");
+  if (options.bulk.max_batch_bytes == 0 || options.bulk.max_batch_ops <= 0) {
+    return absl::InvalidArgumentError("max_batch_bytes and max_batch_ops must be positive");
+  }
+  ESGW_RETURN_IF_ERROR(ValidateIngestSettings(options.ingest, options.bulk));
+  return std::shared_ptr<IngestBatcher>(new IngestBatcher(std::move(options)));
+}
+
+absl::Status IngestBatcher::Add(std::vector<EncodedOp> ops) {
+  if (ops.empty()) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::FailedPreconditionError("the ingest stream is closed");
+    absl::flat_hash_set<uint64_t> seqs;
+    seqs.reserve(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const uint64_t seq = ops[i].seq;
+      if (open_seqs_.contains(seq) || !seqs.insert(seq).second) {
+        return InvalidField(
+            absl::StrCat("ops[", i, "].seq"),
+            absl::StrCat("seq ", seq,
+                         " is already used by an op whose result is not yet reported; each op "
+                         "in a stream needs its own seq to be matched with its result"));
+      }
+    }
+    open_seqs_.insert(seqs.begin(), seqs.end());
+    const absl::Time now = options_.clock->Now();
+    for (EncodedOp& op : ops) {
+      ++stats_.ops;
+      stats_.bytes += static_cast<int64_t>(op.payload_bytes);
+      pending_bytes_ += op.ndjson.size();
+      pending_.push_back({std::move(op), now});
+    }
+    dirty_ = true;
+  }
+  Progress();
+  return absl::OkStatus();
+}
+
+void IngestBatcher::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+    dirty_ = true;
+  }
+  Progress();
+}
+
+void IngestBatcher::Cancel() {
+  std::vector<v1::BulkItemResult> unsent;
+  std::vector<std::shared_ptr<BulkRunner>> runners;
+  TimerQueue::TaskId timer = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    closed_ = true;
+    dirty_ = true;
+    unsent.reserve(pending_.size());
+    for (const Pending& pending : pending_) {
+      unsent.push_back(
+          NotApplied(pending.op, 499, "not applied: the stream was cancelled before sending"));
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+    for (const Running& running : running_) {
+      if (running.runner != nullptr) runners.push_back(running.runner);
+    }
+    timer = flush_timer_;
+    flush_timer_ = 0;
+  }
+  if (timer != 0) options_.timers->Cancel(timer);
+  Deliver(std::move(unsent));
+  // A batch still being started is cancelled by Start, which sees cancelled_.
+  for (const std::shared_ptr<BulkRunner>& runner : runners) runner->Cancel();
+  Progress();
+}
+
+IngestBatcher::Stats IngestBatcher::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void IngestBatcher::Progress() {
+  std::vector<Cut> cuts;
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) cuts = CutBatchesLocked(options_.clock->Now());
+    if (closed_ && !done_ && pending_.empty() && running_.empty() && delivering_ == 0) {
+      done_ = true;
+      finish = true;
+    }
+  }
+  for (Cut& cut : cuts) Start(std::move(cut));
+  if (finish && options_.on_done) options_.on_done();
+}
+
+std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) {
+  std::vector<Cut> cuts;
+  if (!dirty_) return cuts;
+  const BulkSettings& limits = options_.bulk;
+  while (!pending_.empty() &&
+         running_.size() < static_cast<size_t>(options_.ingest.max_concurrent_batches)) {
+    const bool full = pending_bytes_ >= limits.max_batch_bytes ||
+                      pending_.size() >= static_cast<size_t>(limits.max_batch_ops);
+    const bool due = closed_ || full || now >= pending_.front().arrived + options_.ingest.flush_interval;
+    if (!due) break;
+    // Take ops in order while they fit, passing over those whose document is busy (and every
+    // later op on the same document, to keep their order).
+    Cut cut;
+    size_t bytes = 0;
+    absl::flat_hash_set<std::string> taken_keys;
+    absl::flat_hash_set<std::string> passed_keys;
+    std::deque<Pending> rest;
+    while (!pending_.empty()) {
+      Pending& next = pending_.front();
+      const std::string& key = next.op.document_key;
+      const bool waits =
+          !key.empty() && (busy_keys_.contains(key) || passed_keys.contains(key));
+      if (!waits && !FitsInBatch(bytes, cut.ops.size(), next.op.ndjson.size(), limits)) break;
+      if (waits) {
+        passed_keys.insert(key);
+        rest.push_back(std::move(next));
+      } else {
+        if (!key.empty()) taken_keys.insert(key);
+        bytes += next.op.ndjson.size();
+        cut.ops.push_back(std::move(next.op));
+      }
+      pending_.pop_front();
+    }
+    // What was passed over goes back in front of what was not looked at, in order.
+    pending_.insert(pending_.begin(), std::make_move_iterator(rest.begin()),
+                    std::make_move_iterator(rest.end()));
+    if (cut.ops.empty()) break;  // everything waits on a busy document
+    pending_bytes_ -= bytes;
+    cut.id = ++next_batch_id_;
+    cut.deadline = std::min(options_.deadline, now + options_.ingest.batch_timeout);
+    ++stats_.batches;
+    Running& running = running_.emplace_back();
+    running.id = cut.id;
+    running.keys.assign(taken_keys.begin(), taken_keys.end());
+    busy_keys_.insert(taken_keys.begin(), taken_keys.end());
+    cuts.push_back(std::move(cut));
+  }
+  dirty_ = false;
+  // A batch that is not full waits for the flush interval of its oldest op.
+  if (!pending_.empty() && !closed_ && flush_timer_ == 0) {
+    const absl::Time at = pending_.front().arrived + options_.ingest.flush_interval;
+    if (at > now) {
+      std::weak_ptr<IngestBatcher> weak = weak_from_this();
+      flush_timer_ = options_.timers->ScheduleAt(at, [weak] {
+        if (std::shared_ptr<IngestBatcher> self = weak.lock()) self->OnFlushTimer();
+      });
+    }
+  }
+  return cuts;
+}
+
+void IngestBatcher::Start(Cut cut) {
+  std::shared_ptr<IngestBatcher> self = shared_from_this();
+  const uint64_t id = cut.id;
+  absl::StatusOr<std::shared_ptr<BulkRunner>> runner = BulkRunner::Create({
+      .dispatcher = options_.dispatcher,
+      .timers = options_.timers,
+      .clock = options_.clock,
+      .settings = options_.bulk,
+      .refresh = options_.refresh,
+      .deadline = cut.deadline,
+      .headers = options_.headers,
+      .random_seed = options_.random_seed + id,
+      .on_result =
+          [self](size_t, v1::BulkItemResult result) {
+            std::vector<v1::BulkItemResult> one;
+            one.push_back(std::move(result));
+            self->Deliver(std::move(one));
+          },
+      .on_done = [self, id] { self->OnBatchDone(id); },
+  });
+  if (!runner.ok()) {
+    // Create validated the settings; kept so that an op is never silently lost.
+    std::vector<v1::BulkItemResult> failed;
+    for (const EncodedOp& op : cut.ops) {
+      failed.push_back(NotApplied(op, 500, absl::StrCat("not applied: ", runner.status().message())));
+    }
+    Deliver(std::move(failed));
+    OnBatchDone(id);
+    return;
+  }
+  bool cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = cancelled_;
+    for (Running& running : running_) {
+      if (running.id == id) running.runner = *runner;
+    }
+  }
+  // A fresh runner takes the ops: Add only refuses after Close or Cancel.
+  (*runner)->Add(std::move(cut.ops)).IgnoreError();
+  (*runner)->Close();
+  if (cancelled) (*runner)->Cancel();
+}
+
+void IngestBatcher::Deliver(std::vector<v1::BulkItemResult> results) {
+  if (results.empty()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const v1::BulkItemResult& result : results) {
+      open_seqs_.erase(result.seq());
+      if (result.status() >= 200 && result.status() < 300) {
+        ++stats_.ok;
+      } else {
+        ++stats_.failed;
+      }
+    }
+    ++delivering_;
+  }
+  for (v1::BulkItemResult& result : results) options_.on_result(std::move(result));
+  bool check_done;
+  {
+    absl::MutexLock lock(&mu_);
+    --delivering_;
+    check_done = delivering_ == 0 && closed_;
+  }
+  if (check_done) Progress();
+}
+
+void IngestBatcher::OnBatchDone(uint64_t id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find_if(running_.begin(), running_.end(),
+                           [id](const Running& running) { return running.id == id; });
+    if (it != running_.end()) {
+      for (const std::string& key : it->keys) busy_keys_.erase(key);
+      if (it->runner != nullptr) stats_.retried += it->runner->stats().retried;
+      running_.erase(it);
+    }
+    dirty_ = true;
+  }
+  Progress();
+}
+
+void IngestBatcher::OnFlushTimer() {
+  {
+    absl::MutexLock lock(&mu_);
+    flush_timer_ = 0;
+    dirty_ = true;
+  }
+  Progress();
+}
+
+}  // namespace esgw
