@@ -94,7 +94,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                               .default_timeout = options.default_timeout,
                               .opaque_id = options.opaque_id,
                               .timers = server->timers_.get(),
-                              .bulk = options.bulk});
+                              .bulk = options.bulk,
+                              .ingest = options.ingest});
   server->admin_ =
       std::make_unique<AdminService>(server->pool_.get(), sniffer, server->transport_.get());
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());

@@ -17,6 +17,7 @@
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
 #include "server/bulk_encoder.h"
+#include "server/ingest_batcher.h"
 #include "server/call_headers.h"
 #include "server/call_tracker.h"
 
@@ -50,6 +51,8 @@ class EsgwServer {
     absl::Duration maintenance_interval = absl::Milliseconds(100);
     // Batching and item retries of Bulk and Ingest.
     BulkSettings bulk = {};
+    // Ingest streams.
+    IngestSettings ingest = {};
     // X-Opaque-Id for requests whose client sent none.
     OpaqueIdPolicy opaque_id = {};
     // Budget for calls without a client deadline.

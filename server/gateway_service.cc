@@ -15,6 +15,7 @@
 #include "server/es_requests.h"
 #include "server/es_response.h"
 #include "server/grpc_status.h"
+#include "server/ingest_call.h"
 
 namespace esgw {
 namespace {
@@ -100,26 +101,12 @@ simdjson::padded_string_view Padded(std::string& body) {
   return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
 }
 
-grpc::Status Unimplemented(absl::string_view method, absl::string_view why) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      absl::StrCat("esgw.v1.Gateway/", method,
-                                   " is not implemented in this version of esgw: ", why));
-}
-
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const grpc::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
 }
-
-// A stream that ends at once with status.
-class FinishedBidi final
-    : public grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse> {
- public:
-  explicit FinishedBidi(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
@@ -273,9 +260,13 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
 }
 
 grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse>* GatewayService::Ingest(
-    grpc::CallbackServerContext*) {
-  return new FinishedBidi(
-      Unimplemented("Ingest", "streaming ingest builds on Bulk, which is still to come"));
+    grpc::CallbackServerContext* context) {
+  return StartIngest(context, {.dispatcher = options_.dispatcher,
+                               .timers = options_.timers,
+                               .clock = options_.clock,
+                               .bulk = options_.bulk,
+                               .ingest = options_.ingest,
+                               .opaque_id = options_.opaque_id});
 }
 
 }  // namespace esgw

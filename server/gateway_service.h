@@ -17,6 +17,7 @@
 #include "pool/transport.h"
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
+#include "server/ingest_batcher.h"
 
 namespace esgw {
 
@@ -34,6 +35,8 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     TimerQueue* timers = nullptr;
     // Batching and item retries of Bulk and Ingest.
     BulkSettings bulk = {};
+    // Ingest streams: flush interval, batches in flight, buffer bound, batch timeout.
+    IngestSettings ingest = {};
   };
   explicit GatewayService(Options options) : options_(std::move(options)) {}
 

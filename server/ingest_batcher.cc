@@ -98,7 +98,7 @@ void IngestBatcher::Close() {
 }
 
 void IngestBatcher::Cancel() {
-  std::vector<v1::BulkItemResult> unsent;
+  std::vector<std::pair<v1::BulkItemResult, size_t>> unsent;
   std::vector<std::shared_ptr<BulkRunner>> runners;
   TimerQueue::TaskId timer = 0;
   {
@@ -109,8 +109,9 @@ void IngestBatcher::Cancel() {
     dirty_ = true;
     unsent.reserve(pending_.size());
     for (const Pending& pending : pending_) {
-      unsent.push_back(
-          NotApplied(pending.op, 499, "not applied: the stream was cancelled before sending"));
+      unsent.emplace_back(
+          NotApplied(pending.op, 499, "not applied: the stream was cancelled before sending"),
+          pending.op.ndjson.size());
     }
     pending_.clear();
     pending_bytes_ = 0;
@@ -155,7 +156,8 @@ std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) 
          running_.size() < static_cast<size_t>(options_.ingest.max_concurrent_batches)) {
     const bool full = pending_bytes_ >= limits.max_batch_bytes ||
                       pending_.size() >= static_cast<size_t>(limits.max_batch_ops);
-    const bool due = closed_ || full || now >= pending_.front().arrived + options_.ingest.flush_interval;
+    const bool due =
+        closed_ || full || now >= pending_.front().arrived + options_.ingest.flush_interval;
     if (!due) break;
     // Take ops in order while they fit, passing over those whose document is busy (and every
     // later op on the same document, to keep their order).
@@ -167,8 +169,7 @@ std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) 
     while (!pending_.empty()) {
       Pending& next = pending_.front();
       const std::string& key = next.op.document_key;
-      const bool waits =
-          !key.empty() && (busy_keys_.contains(key) || passed_keys.contains(key));
+      const bool waits = !key.empty() && (busy_keys_.contains(key) || passed_keys.contains(key));
       if (!waits && !FitsInBatch(bytes, cut.ops.size(), next.op.ndjson.size(), limits)) break;
       if (waits) {
         passed_keys.insert(key);
@@ -211,6 +212,9 @@ std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) 
 void IngestBatcher::Start(Cut cut) {
   std::shared_ptr<IngestBatcher> self = shared_from_this();
   const uint64_t id = cut.id;
+  std::vector<size_t> sizes;
+  sizes.reserve(cut.ops.size());
+  for (const EncodedOp& op : cut.ops) sizes.push_back(op.ndjson.size());
   absl::StatusOr<std::shared_ptr<BulkRunner>> runner = BulkRunner::Create({
       .dispatcher = options_.dispatcher,
       .timers = options_.timers,
@@ -221,18 +225,20 @@ void IngestBatcher::Start(Cut cut) {
       .headers = options_.headers,
       .random_seed = options_.random_seed + id,
       .on_result =
-          [self](size_t, v1::BulkItemResult result) {
-            std::vector<v1::BulkItemResult> one;
-            one.push_back(std::move(result));
+          [self, sizes = std::move(sizes)](size_t position, v1::BulkItemResult result) {
+            std::vector<std::pair<v1::BulkItemResult, size_t>> one;
+            one.emplace_back(std::move(result), sizes.at(position));
             self->Deliver(std::move(one));
           },
       .on_done = [self, id] { self->OnBatchDone(id); },
   });
   if (!runner.ok()) {
     // Create validated the settings; kept so that an op is never silently lost.
-    std::vector<v1::BulkItemResult> failed;
+    std::vector<std::pair<v1::BulkItemResult, size_t>> failed;
     for (const EncodedOp& op : cut.ops) {
-      failed.push_back(NotApplied(op, 500, absl::StrCat("not applied: ", runner.status().message())));
+      failed.emplace_back(
+          NotApplied(op, 500, absl::StrCat("not applied: ", runner.status().message())),
+          op.ndjson.size());
     }
     Deliver(std::move(failed));
     OnBatchDone(id);
@@ -252,11 +258,11 @@ void IngestBatcher::Start(Cut cut) {
   if (cancelled) (*runner)->Cancel();
 }
 
-void IngestBatcher::Deliver(std::vector<v1::BulkItemResult> results) {
+void IngestBatcher::Deliver(std::vector<std::pair<v1::BulkItemResult, size_t>> results) {
   if (results.empty()) return;
   {
     absl::MutexLock lock(&mu_);
-    for (const v1::BulkItemResult& result : results) {
+    for (const auto& [result, bytes] : results) {
       open_seqs_.erase(result.seq());
       if (result.status() >= 200 && result.status() < 300) {
         ++stats_.ok;
@@ -266,7 +272,7 @@ void IngestBatcher::Deliver(std::vector<v1::BulkItemResult> results) {
     }
     ++delivering_;
   }
-  for (v1::BulkItemResult& result : results) options_.on_result(std::move(result));
+  for (auto& [result, bytes] : results) options_.on_result(std::move(result), bytes);
   bool check_done;
   {
     absl::MutexLock lock(&mu_);

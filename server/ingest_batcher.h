@@ -71,8 +71,9 @@ class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {
     // Extra headers on every _bulk request (traceparent, X-Opaque-Id).
     std::vector<std::pair<std::string, std::string>> headers = {};
     uint64_t random_seed = 0;
-    // Required. An op's final result, its seq set.
-    std::function<void(v1::BulkItemResult result)> on_result = nullptr;
+    // Required. An op's final result, its seq set, and the op's NDJSON size as added (for the
+    // caller's accounting of what it holds).
+    std::function<void(v1::BulkItemResult result, size_t op_bytes)> on_result = nullptr;
     // Once, after Close (or Cancel) when every op added has been reported.
     std::function<void()> on_done = nullptr;
   };
@@ -126,8 +127,8 @@ class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {
   void Progress();
   std::vector<Cut> CutBatchesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Start(Cut cut);
-  // Counts results as reported and hands them to on_result.
-  void Deliver(std::vector<v1::BulkItemResult> results);
+  // Counts results as reported and hands them to on_result, each with its op's size.
+  void Deliver(std::vector<std::pair<v1::BulkItemResult, size_t>> results);
   void OnBatchDone(uint64_t id);
   void OnFlushTimer();
 

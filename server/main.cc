@@ -71,7 +71,8 @@ ABSL_FLAG(int, max_retries, 3, "retries of one request at most, on top of the fi
 ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(1),
           "timeout of the background probe (GET /) that brings a dead node back");
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30),
-          "budget for a call whose client set no gRPC deadline");
+          "budget for a call whose client set no gRPC deadline, and for each _bulk batch of an "
+          "Ingest stream");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish before they are cancelled");
 ABSL_FLAG(std::string, port_file, "",
@@ -84,6 +85,13 @@ ABSL_FLAG(absl::Duration, bulk_retry_initial, absl::Milliseconds(100),
           "first backoff before resending bulk items rejected for load (429); doubles each time");
 ABSL_FLAG(absl::Duration, bulk_retry_max, absl::Seconds(5),
           "cap of --bulk_retry_initial's doubling");
+ABSL_FLAG(absl::Duration, ingest_flush_interval, absl::Milliseconds(100),
+          "Ingest: a batch that is not full goes when its oldest op has waited this long");
+ABSL_FLAG(int, ingest_max_concurrent_batches, 4,
+          "Ingest: _bulk requests of one stream in flight at once (1-64)");
+ABSL_FLAG(int64_t, ingest_max_buffer_bytes, 32 << 20,
+          "Ingest: bytes of ops one stream may hold before esgw stops reading from it "
+          "(at least --bulk_max_bytes)");
 ABSL_FLAG(std::string, es_opaque_id, "per_request",
           "X-Opaque-Id sent to Elasticsearch when the client's metadata has none: per_request (a "
           "fresh id, also returned in the x-opaque-id response header), none, or a fixed value");
@@ -219,6 +227,16 @@ int main(int argc, char** argv) {
   options.bulk.max_batch_ops = absl::GetFlag(FLAGS_bulk_max_ops);
   options.bulk.retry_initial = absl::GetFlag(FLAGS_bulk_retry_initial);
   options.bulk.retry_max = absl::GetFlag(FLAGS_bulk_retry_max);
+  options.ingest.flush_interval = absl::GetFlag(FLAGS_ingest_flush_interval);
+  options.ingest.max_concurrent_batches = absl::GetFlag(FLAGS_ingest_max_concurrent_batches);
+  options.ingest.max_buffer_bytes =
+      static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_ingest_max_buffer_bytes)));
+  options.ingest.batch_timeout = options.default_timeout;
+  if (const absl::Status valid = esgw::ValidateIngestSettings(options.ingest, options.bulk);
+      !valid.ok()) {
+    std::fprintf(stderr, "esgw-server: --%s\n", std::string(valid.message()).c_str());
+    return 2;
+  }
   options.pool.mode = *pool_mode;
   options.pool.selector = *selector;
   options.pool.backoff.base = absl::GetFlag(FLAGS_dead_timeout);

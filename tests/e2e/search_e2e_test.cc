@@ -126,13 +126,14 @@ TEST_F(SearchE2eTest, UnknownIndexIsNotFoundWithElasticsearchErrorInfo) {
 }
 
 TEST_F(SearchE2eTest, NotYetBuiltRpcsSayUnimplementedAndWhy) {
+  auto admin = esgw::v1::Admin::NewStub(server_->channel());
   auto context = testing::CallContext();
-  auto stream = gateway_->Ingest(context.get());
-  esgw::v1::IngestResponse response;
+  auto stream = admin->WatchPoolStats(context.get(), esgw::v1::WatchPoolStatsRequest());
+  esgw::v1::PoolStats response;
   EXPECT_FALSE(stream->Read(&response));
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("Ingest"));
+  EXPECT_THAT(status.error_message(), HasSubstr("WatchPoolStats"));
 }
 
 TEST_F(SearchE2eTest, HealthIsServingForServerAndGateway) {

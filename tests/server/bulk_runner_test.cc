@@ -20,19 +20,19 @@
 namespace esgw {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::Action;
 using testing::Actions;
 using testing::AllOk;
 using testing::BulkBody;
-using testing::Ids;
-using testing::IndexOps;
-using testing::kRejected;
-using testing::Op;
+using ::testing::ElementsAre;
 using testing::FakeClock;
 using testing::FakeTransport;
 using ::testing::HasSubstr;
+using testing::Ids;
+using testing::IndexOps;
 using testing::IsOk;
+using testing::kRejected;
+using testing::Op;
 using ::testing::Pair;
 using testing::StatusIs;
 

@@ -16,13 +16,13 @@
 namespace esgw {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::Action;
 using testing::Actions;
 using testing::AllOk;
 using testing::BulkBody;
+using ::testing::ElementsAre;
 using testing::FakeTransport;
+using ::testing::HasSubstr;
 using testing::Ids;
 using testing::IndexOps;
 using testing::IsOk;
@@ -40,7 +40,8 @@ class IngestBatcherTest : public testing::FakeBulkCluster {
     options.ingest.flush_interval = absl::Milliseconds(100);
     options.ingest.max_concurrent_batches = 2;
     options.random_seed = 5;
-    options.on_result = [this](v1::BulkItemResult result) {
+    options.on_result = [this](v1::BulkItemResult result, size_t op_bytes) {
+      EXPECT_GT(op_bytes, 0u);
       absl::MutexLock lock(&mu_);
       EXPECT_EQ(done_, 0) << "a result after on_done";
       EXPECT_FALSE(results_.contains(result.seq())) << "seq " << result.seq() << " twice";
@@ -291,11 +292,11 @@ TEST_F(IngestBatcherTest, ConcurrentAddsAndCompletionsReportEachOpOnce) {
     while (!stop.load()) {
       const auto exchanges = transport_.exchanges();
       for (; next < exchanges.size(); ++next) {
-        transport_.Complete(next, FakeTransport::Ok(BulkBody(
-                                      Actions(exchanges[next].request.body),
-                                      [next](const Action& action) {
-                                        return (next + action.id.size()) % 4 == 0 ? 429 : 201;
-                                      })));
+        transport_.Complete(
+            next, FakeTransport::Ok(
+                      BulkBody(Actions(exchanges[next].request.body), [next](const Action& action) {
+                        return (next + action.id.size()) % 4 == 0 ? 429 : 201;
+                      })));
       }
       Tick(absl::Milliseconds(20));
       std::this_thread::yield();

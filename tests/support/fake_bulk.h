@@ -60,7 +60,7 @@ inline std::vector<std::string> Ids(const HttpRequest& request) {
 
 // A _bulk response with one item per action, each with the status status_of gives it.
 inline std::string BulkBody(const std::vector<Action>& actions,
-                     const std::function<int(const Action&)>& status_of) {
+                            const std::function<int(const Action&)>& status_of) {
   std::vector<std::string> items;
   bool errors = false;
   int generated = 0;

@@ -166,6 +166,28 @@ function deadline() {
   return new Date(Date.now() + CALL_TIMEOUT_MS);
 }
 
+// Runs an Ingest stream: writes messages, half-closes, and resolves to { results, summary,
+// summaries, error } once the stream ends; never rejects.
+function ingest(client, messages) {
+  return new Promise((resolve) => {
+    const outcome = { results: [], summary: null, summaries: 0, error: undefined };
+    const stream = client.Ingest({ deadline: deadline() });
+    stream.on('data', (response) => {
+      outcome.results.push(...response.results);
+      if (response.summary) {
+        outcome.summaries += 1;
+        outcome.summary = response.summary;
+      }
+    });
+    stream.on('error', (error) => {
+      outcome.error = error;
+    });
+    stream.on('status', () => resolve(outcome));
+    for (const message of messages) stream.write(message);
+    stream.end();
+  });
+}
+
 // Calls a unary method; resolves to { response } or { error }, never rejects.
 function call(client, method, request) {
   return new Promise((resolve) => {
@@ -381,6 +403,46 @@ describe('esgw-server end to end (Node.js client)', () => {
     );
     const count = await callOk(gateway, 'Count', { indices: [SCRATCH_INDEX] });
     assert.equal(Number(count.count), 3);
+  });
+
+  it('Ingest streams back each op once by seq, then a summary', async () => {
+    const op = (n) => ({
+      type: 'OP_TYPE_INDEX',
+      id: `ingest-${n}`,
+      source_json: JSON.stringify({ name: `streamed ${n}`, n }),
+      seq: String(n),
+    });
+    const messages = [
+      { index: SCRATCH_INDEX, ops: [1, 2, 3].map(op) },
+      { ops: [4, 5].map(op) },
+      { ops: [{ type: 'OP_TYPE_INDEX', index: '../_cluster/settings', seq: '6', source_json: '{}' }] },
+    ];
+    const outcome = await ingest(gateway, messages);
+    assert.equal(outcome.error, undefined, `Ingest failed: ${outcome.error?.details}`);
+    const bySeq = new Map(outcome.results.map((result) => [result.seq, result]));
+    assert.equal(outcome.results.length, 6, JSON.stringify(outcome.results));
+    assert.deepEqual([...bySeq.keys()].sort(), ['1', '2', '3', '4', '5', '6']);
+    for (const seq of ['1', '2', '3', '4', '5']) {
+      assert.equal(bySeq.get(seq).status, 201, JSON.stringify(bySeq.get(seq)));
+      assert.equal(bySeq.get(seq).id, `ingest-${seq}`);
+    }
+    assert.equal(bySeq.get('6').status, 400);
+    assert.equal(bySeq.get('6').error.type, 'esgw_invalid_op');
+    assert.match(bySeq.get('6').error.reason, /ops\[0\]\.index/);
+    assert.equal(outcome.summaries, 1);
+    assert.equal(Number(outcome.summary.ops), 6);
+    assert.equal(Number(outcome.summary.ok), 5);
+    assert.equal(Number(outcome.summary.failed), 1);
+  });
+
+  it('Ingest that sets the index after the first message ends with INVALID_ARGUMENT', async () => {
+    const outcome = await ingest(gateway, [
+      { index: SCRATCH_INDEX, ops: [] },
+      { index: SCRATCH_INDEX, ops: [] },
+    ]);
+    assert.ok(outcome.error, 'the stream should fail');
+    assert.equal(outcome.error.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(outcome.error.details, /index: .*first message/);
   });
 
   it('Bulk with an invalid op is INVALID_ARGUMENT naming it', async () => {

@@ -1,0 +1,371 @@
+#include "server/ingest_call.h"
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "pool/error_info.h"
+#include "pool/status_macros.h"
+#include "pool/utf8.h"
+#include "server/grpc_status.h"
+#include "server/validation.h"
+
+namespace esgw {
+namespace {
+
+// Results per IngestResponse: a few hundred kilobytes at most, well under a client's default
+// 4 MiB receive limit even when every result carries a long error reason.
+constexpr int kMaxResultsPerMessage = 500;
+constexpr size_t kMaxReasonBytes = 2048;
+
+using IngestReactor = grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>;
+
+class IngestCall final : public IngestReactor {
+ public:
+  IngestCall(grpc::CallbackServerContext* context, const IngestCallOptions& options)
+      : context_(context), options_(options) {
+    HttpRequest headers;
+    ForwardCallHeaders(context, options.opaque_id, &headers);
+    headers_ = std::move(headers.headers);
+    const auto client_deadline = context->deadline();
+    if (client_deadline != std::chrono::system_clock::time_point::max()) {
+      const absl::Duration remaining =
+          absl::FromChrono(client_deadline - std::chrono::system_clock::now());
+      deadline_ = options.clock->Now() + std::max(remaining, absl::ZeroDuration());
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      std::shared_ptr<IngestBatcher> batcher;
+      {
+        absl::MutexLock lock(&mu_);
+        reading_ = false;
+        // A read also fails when the call is cancelled; OnCancel handles that.
+        if (!cancelled_ && !context_->IsCancelled()) half_closed_ = true;
+        batcher = batcher_;
+        if (batcher == nullptr) batcher_done_ = true;
+      }
+      if (batcher != nullptr) batcher->Close();
+      MaybeWrite();
+      return;
+    }
+    const bool read_more = Accept();
+    if (read_more) StartRead(&request_);
+    MaybeWrite();
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool read_more = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      buffered_bytes_ -= std::min(buffered_bytes_, writing_bytes_);
+      writing_bytes_ = 0;
+      // A failed write means the client is gone; OnCancel follows.
+      if (!ok) cancelled_ = true;
+      read_more = ResumeReadingLocked();
+    }
+    if (read_more) StartRead(&request_);
+    MaybeWrite();
+  }
+
+  void OnCancel() override {
+    std::shared_ptr<IngestBatcher> batcher;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      batcher = batcher_;
+      if (batcher == nullptr) batcher_done_ = true;
+    }
+    if (batcher != nullptr) batcher->Cancel();
+    MaybeWrite();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Takes request_'s ops; returns whether to read the next message now.
+  bool Accept() {
+    const absl::Time now = options_.clock->Now();
+    std::shared_ptr<IngestBatcher> batcher;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (cancelled_) return false;
+      if (!got_first_) {
+        got_first_ = true;
+        first_message_at_ = now;
+        absl::Status created = CreateBatcherLocked();
+        if (!created.ok()) {
+          StreamErrorLocked(created);
+          return false;
+        }
+      } else if (!request_.index().empty() || !request_.pipeline().empty() ||
+                 request_.refresh() != v1::REFRESH_UNSPECIFIED) {
+        const char* field = !request_.index().empty()      ? "index"
+                            : !request_.pipeline().empty() ? "pipeline"
+                                                           : "refresh";
+        StreamErrorLocked(
+            InvalidField(field,
+                         "is read from the first message of a stream only; later messages must "
+                         "leave it unset"));
+        return false;
+      }
+      batcher = batcher_;
+    }
+
+    // Encode outside the lock: JSON validation of large sources takes a while.
+    std::vector<EncodedOp> valid;
+    std::vector<v1::BulkItemResult> invalid;
+    valid.reserve(request_.ops_size());
+    int64_t invalid_bytes = 0;
+    for (int i = 0; i < request_.ops_size(); ++i) {
+      const v1::BulkOp& op = request_.ops(i);
+      absl::StatusOr<EncodedOp> encoded = EncodeBulkOp(op, defaults_, absl::StrCat("ops[", i, "]"));
+      if (encoded.ok()) {
+        valid.push_back(*std::move(encoded));
+        continue;
+      }
+      v1::BulkItemResult& result = invalid.emplace_back();
+      result.set_seq(op.seq());
+      result.set_index(op.index().empty() ? defaults_.index : op.index());
+      result.set_id(BoundedUtf8(op.id(), 512));
+      result.set_status(400);
+      result.mutable_error()->set_type("esgw_invalid_op");
+      result.mutable_error()->set_reason(BoundedUtf8(encoded.status().message(), kMaxReasonBytes));
+      invalid_bytes += static_cast<int64_t>(op.source_json().size());
+    }
+    size_t added_bytes = 0;
+    for (const EncodedOp& op : valid) added_bytes += op.ndjson.size();
+    request_.Clear();
+
+    // Counted before Add: results may come back while Add is still running.
+    {
+      absl::MutexLock lock(&mu_);
+      buffered_bytes_ += added_bytes;
+    }
+    const absl::Status added = batcher->Add(std::move(valid));
+
+    absl::MutexLock lock(&mu_);
+    if (!added.ok()) {
+      // Refused whole: none of its ops is in the batcher.
+      buffered_bytes_ -= std::min(buffered_bytes_, added_bytes);
+      StreamErrorLocked(added.code() == absl::StatusCode::kInvalidArgument
+                            ? added
+                            : absl::CancelledError("the stream was cancelled"));
+      return false;
+    }
+    invalid_ops_ += static_cast<int64_t>(invalid.size());
+    invalid_bytes_ += invalid_bytes;
+    for (v1::BulkItemResult& result : invalid) outbox_.push_back({std::move(result), 0});
+    if (!error_.ok() || cancelled_) return false;
+    if (buffered_bytes_ >= options_.ingest.max_buffer_bytes) {
+      read_paused_ = true;
+      return false;
+    }
+    reading_ = true;
+    return true;
+  }
+
+  absl::Status CreateBatcherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!request_.index().empty()) {
+      ESGW_RETURN_IF_ERROR(ValidateIndexName(request_.index(), IndexUse::kWrite, "index"));
+    }
+    if (!request_.pipeline().empty()) {
+      ESGW_RETURN_IF_ERROR(ValidateParamValue(request_.pipeline(), "pipeline"));
+    }
+    if (!v1::Refresh_IsValid(request_.refresh())) {
+      return InvalidField("refresh", absl::StrCat("unknown value ", request_.refresh()));
+    }
+    defaults_.index = request_.index();
+    defaults_.pipeline = request_.pipeline();
+    thread_local std::mt19937_64 seeds{std::random_device{}()};
+    ESGW_ASSIGN_OR_RETURN(
+        batcher_,
+        IngestBatcher::Create({
+            .dispatcher = options_.dispatcher,
+            .timers = options_.timers,
+            .clock = options_.clock,
+            .bulk = options_.bulk,
+            .ingest = options_.ingest,
+            .refresh = request_.refresh(),
+            .deadline = deadline_,
+            .headers = headers_,
+            .random_seed = seeds(),
+            .on_result = [this](v1::BulkItemResult result,
+                                size_t op_bytes) { OnResult(std::move(result), op_bytes); },
+            .on_done = [this] { OnBatcherDone(); },
+        }));
+    return absl::OkStatus();
+  }
+
+  // Ends the stream with status once what was accepted is reported; reads no more.
+  void StreamErrorLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (error_.ok()) error_ = ToGrpcStatus(status);
+    if (batcher_ == nullptr) {
+      batcher_done_ = true;
+    } else {
+      closing_ = true;
+    }
+  }
+
+  bool ResumeReadingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!read_paused_ || cancelled_ || !error_.ok() ||
+        buffered_bytes_ >= options_.ingest.max_buffer_bytes) {
+      return false;
+    }
+    read_paused_ = false;
+    reading_ = true;
+    return true;
+  }
+
+  void OnResult(v1::BulkItemResult result, size_t op_bytes) {
+    {
+      absl::MutexLock lock(&mu_);
+      outbox_.push_back({std::move(result), op_bytes});
+    }
+    MaybeWrite();
+  }
+
+  void OnBatcherDone() {
+    {
+      absl::MutexLock lock(&mu_);
+      batcher_done_ = true;
+    }
+    MaybeWrite();
+  }
+
+  // Writes queued results, or ends the call when everything is over. Never under mu_.
+  void MaybeWrite() {
+    enum class Next { kNothing, kWrite, kCloseBatcher, kSummary, kFinish } next = Next::kNothing;
+    grpc::Status status;
+    std::shared_ptr<IngestBatcher> batcher;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_) {
+        closing_ = false;
+        batcher = batcher_;
+        next = Next::kCloseBatcher;
+      } else if (finished_ || writing_) {
+        return;
+      } else if (cancelled_) {
+        outbox_.clear();
+        if (!batcher_done_ || reading_) return;
+        finished_ = true;
+        status = grpc::Status(grpc::StatusCode::CANCELLED, "the Ingest stream was cancelled");
+        next = Next::kFinish;
+      } else if (!outbox_.empty()) {
+        response_.Clear();
+        const size_t n = std::min(outbox_.size(), static_cast<size_t>(kMaxResultsPerMessage));
+        size_t bytes = 0;
+        for (size_t i = 0; i < n; ++i) {
+          bytes += outbox_[i].op_bytes;
+          *response_.add_results() = std::move(outbox_[i].result);
+        }
+        outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(n));
+        writing_ = true;
+        writing_bytes_ = bytes;
+        next = Next::kWrite;
+      } else if (batcher_done_ && !reading_ && (half_closed_ || !error_.ok())) {
+        finished_ = true;
+        if (!error_.ok()) {
+          status = error_;
+          next = Next::kFinish;
+        } else {
+          FillSummaryLocked();
+          next = Next::kSummary;
+        }
+      }
+    }
+    switch (next) {
+      case Next::kNothing:
+        return;
+      case Next::kCloseBatcher:
+        batcher->Close();
+        MaybeWrite();
+        return;
+      case Next::kWrite:
+        StartWrite(&response_);
+        return;
+      case Next::kSummary:
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+        return;
+      case Next::kFinish:
+        Finish(status);
+        return;
+    }
+  }
+
+  void FillSummaryLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const IngestBatcher::Stats stats =
+        batcher_ != nullptr ? batcher_->stats() : IngestBatcher::Stats{};
+    response_.Clear();
+    v1::IngestSummary* summary = response_.mutable_summary();
+    summary->set_ops(stats.ops + invalid_ops_);
+    summary->set_ok(stats.ok);
+    summary->set_failed(stats.failed + invalid_ops_);
+    summary->set_retried(stats.retried);
+    summary->set_bytes(stats.bytes + invalid_bytes_);
+    if (got_first_) {
+      summary->set_elapsed_ms(absl::ToInt64Milliseconds(options_.clock->Now() - first_message_at_));
+    }
+  }
+
+  grpc::CallbackServerContext* const context_;
+  const IngestCallOptions options_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  // Only the reading side touches these, one read at a time.
+  v1::IngestRequest request_;
+  BulkDefaults defaults_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<IngestBatcher> batcher_ ABSL_GUARDED_BY(mu_);
+  bool got_first_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time first_message_at_ ABSL_GUARDED_BY(mu_);
+  // A read is outstanding (or its message is being taken in).
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // Reading stopped because the buffer is full.
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  // The batcher must be closed (after a stream error), outside the lock.
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool batcher_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status error_ ABSL_GUARDED_BY(mu_);
+  // Results waiting to be written, each with the bytes its op holds in buffered_bytes_.
+  struct Outgoing {
+    v1::BulkItemResult result;
+    size_t op_bytes = 0;
+  };
+  std::vector<Outgoing> outbox_ ABSL_GUARDED_BY(mu_);
+  // Bytes of the ops read whose results are not yet written.
+  size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Released when the write in flight is done.
+  size_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t invalid_ops_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t invalid_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::IngestResponse response_;
+};
+
+}  // namespace
+
+IngestReactor* StartIngest(grpc::CallbackServerContext* context, const IngestCallOptions& options) {
+  return new IngestCall(context, options);
+}
+
+}  // namespace esgw

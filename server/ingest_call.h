@@ -1,0 +1,48 @@
+// One Ingest stream (esgw.v1.Gateway/Ingest): reads IngestRequests, validates and encodes their
+// ops, hands them to an IngestBatcher, and streams each op's final result back, then an
+// IngestSummary when the client has half-closed and every op is final.
+//
+// Flow control: the stream holds at most ingest.max_buffer_bytes of ops (counted from when an
+// op is read until its result is written to the client; one message may go past the bound).
+// Past it the server stops reading, so gRPC's flow control holds the client back, whether
+// Elasticsearch or the client's own reading of results is the slow side.
+//
+// Errors. An op that fails validation is reported at once as its own failed result (status
+// 400, error type "esgw_invalid_op", the reason naming the field and rule) and the stream goes
+// on. A mistake in the stream itself (a default index or pipeline that is not valid, defaults
+// set after the first message, a seq reused while its op is in progress) refuses that message
+// whole and ends the stream with INVALID_ARGUMENT - after the results of every op accepted
+// before it have been sent. When the client cancels or goes away, ops not yet sent are dropped
+// and batches in flight are aborted; the client knows which ops are unacknowledged by seq.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "esgw/v1/gateway.grpc.pb.h"
+#include "pool/clock.h"
+#include "pool/dispatcher.h"
+#include "pool/timer_queue.h"
+#include "server/bulk_encoder.h"
+#include "server/call_headers.h"
+#include "server/ingest_batcher.h"
+
+namespace esgw {
+
+struct IngestCallOptions {
+  // Not owned; each must outlive the call.
+  Dispatcher* dispatcher = nullptr;
+  TimerQueue* timers = nullptr;
+  const Clock* clock = &RealClock::Get();
+  BulkSettings bulk = {};
+  IngestSettings ingest = {};
+  OpaqueIdPolicy opaque_id = {};
+};
+
+// The reactor for a new Ingest call; it deletes itself when the call is done.
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* StartIngest(
+    grpc::CallbackServerContext* context, const IngestCallOptions& options);
+
+}  // namespace esgw
