@@ -327,6 +327,22 @@ std::vector<WriteResult> ClusterState::WriteBulk(const std::vector<WriteOp>& ops
                                                  bool forced_refresh) {
   std::vector<WriteResult> results;
   results.reserve(ops.size());
+  if (discard_writes_) {
+    for (const WriteOp& op : ops) {
+      WriteResult& result = results.emplace_back();
+      result.status = op.type == WriteOp::Type::kDelete ? 200 : 201;
+      result.index = op.index;
+      result.id = op.id.empty() ? GenerateId() : op.id;
+      result.body = {{"_index", result.index},
+                     {"_id", result.id},
+                     {"_version", 1},
+                     {"result", op.type == WriteOp::Type::kDelete ? "deleted" : "created"},
+                     {"_shards", ShardsJson()},
+                     {"_seq_no", 0},
+                     {"_primary_term", 1}};
+    }
+    return results;
+  }
   std::unique_lock<std::shared_mutex> lock(mu_);
   for (const WriteOp& op : ops) results.push_back(WriteLocked(op, forced_refresh, true));
   return results;

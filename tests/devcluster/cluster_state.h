@@ -98,6 +98,10 @@ class ClusterState {
   };
   Health GetHealth();
 
+  // Benchmarks: _bulk items are answered as created (version 1) and not stored, so that a
+  // write benchmark measures the gateway rather than this server's storage.
+  void SetDiscardWrites(bool discard) { discard_writes_ = discard; }
+
   // Control API.
   void SetBulkRejectEvery(int every);
   int bulk_reject_every() const { return bulk_reject_every_; }
@@ -125,6 +129,7 @@ class ClusterState {
 
   const int replicas_;
   std::atomic<int> bulk_reject_every_{0};
+  std::atomic<bool> discard_writes_{false};
   std::atomic<int64_t> bulk_items_seen_{0};
   std::atomic<int64_t> bulk_items_rejected_{0};
 

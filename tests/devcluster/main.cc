@@ -29,6 +29,8 @@ ABSL_FLAG(bool, sample_data, false, "Load the built-in 'products' and 'logs' ind
 ABSL_FLAG(std::string, load_sample_data_into, "",
           "Instead of serving: load the sample data into the Elasticsearch at this host:port "
           "(plain http), then exit; 0 on success.");
+ABSL_FLAG(bool, discard_writes, false,
+          "Benchmarks: answer _bulk items as created without storing them.");
 ABSL_FLAG(std::string, cluster_name, "esgw-devcluster", "Reported cluster name.");
 // A string rather than absl::Duration: GetFlag<absl::Duration> does not build under
 // -fsanitize=thread -Werror with GCC 12 (abseil's sequence lock uses atomic_thread_fence).
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
     std::cerr << "esgw-devcluster: " << cluster.status() << std::endl;
     return 1;
   }
+  (*cluster)->state().SetDiscardWrites(absl::GetFlag(FLAGS_discard_writes));
   const auto& description = (*cluster)->cluster();
   std::vector<std::string> addresses = (*cluster)->node_addresses();
   for (std::size_t i = 0; i < addresses.size(); ++i) {
