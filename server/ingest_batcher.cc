@@ -289,7 +289,11 @@ void IngestBatcher::OnBatchDone(uint64_t id) {
                            [id](const Running& running) { return running.id == id; });
     if (it != running_.end()) {
       for (const std::string& key : it->keys) busy_keys_.erase(key);
-      if (it->runner != nullptr) stats_.retried += it->runner->stats().retried;
+      if (it->runner != nullptr) {
+        const BulkRunner::Stats batch = it->runner->stats();
+        stats_.retried += batch.retried;
+        stats_.took_ms += batch.took_ms;
+      }
       running_.erase(it);
     }
     dirty_ = true;

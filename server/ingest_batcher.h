@@ -78,14 +78,8 @@ class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {
     std::function<void()> on_done = nullptr;
   };
 
-  struct Stats {
-    int64_t ops = 0;
-    int64_t ok = 0;
-    int64_t failed = 0;
-    int64_t retried = 0;
-    int64_t bytes = 0;
-    int64_t batches = 0;
-  };
+  // The same counters as a Bulk call's, summed over the stream's batches.
+  using Stats = BulkRunner::Stats;
 
   // INVALID_ARGUMENT when a required option is missing or the settings are out of range.
   static absl::StatusOr<std::shared_ptr<IngestBatcher>> Create(Options options);

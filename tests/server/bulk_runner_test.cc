@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -584,23 +585,13 @@ TEST_F(BulkRunnerTest, ConcurrentAddsCompletionsRetriesAndCancelReportEachOpOnce
   ASSERT_THAT(created, IsOk());
   std::shared_ptr<BulkRunner> runner = *created;
 
-  std::atomic<bool> stop{false};
-  std::thread elasticsearch([&] {
-    size_t next = 0;
-    while (!stop.load()) {
-      const auto exchanges = transport_.exchanges();
-      for (; next < exchanges.size(); ++next) {
-        transport_.Complete(
-            next, FakeTransport::Ok(
-                      BulkBody(Actions(exchanges[next].request.body), [next](const Action& action) {
-                        return (next + action.id.size()) % 3 == 0 ? 429 : 200;
-                      })));
-      }
-      clock_.Advance(absl::Milliseconds(50));
-      timers_.RunDue();
-      std::this_thread::yield();
-    }
-  });
+  std::optional<Background> elasticsearch;
+  elasticsearch.emplace(
+      this,
+      [](const Action& action, size_t exchange) {
+        return (exchange + action.id.size()) % 3 == 0 ? 429 : 200;
+      },
+      absl::Milliseconds(50));
   int added = 0;
   for (int chunk = 0; chunk < kChunks; ++chunk) {
     if (runner->Add(IndexOps(kChunkOps, true)).ok()) added += kChunkOps;
@@ -609,8 +600,7 @@ TEST_F(BulkRunnerTest, ConcurrentAddsCompletionsRetriesAndCancelReportEachOpOnce
   runner->Close();
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
   while (done.load() == 0 && absl::Now() < give_up) std::this_thread::yield();
-  stop = true;
-  elasticsearch.join();
+  elasticsearch.reset();
 
   ASSERT_EQ(done.load(), 1);
   EXPECT_EQ(added, (kChunks / 2 + 1) * kChunkOps) << "Add after Cancel is refused";

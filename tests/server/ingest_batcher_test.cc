@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "tests/support/fake_bulk.h"
@@ -286,22 +287,13 @@ TEST_F(IngestBatcherTest, ConcurrentAddsAndCompletionsReportEachOpOnce) {
   options.bulk.max_batch_ops = 16;
   options.ingest.max_concurrent_batches = 3;
   auto batcher = Make(options);
-  std::atomic<bool> stop{false};
-  std::thread elasticsearch([&] {
-    size_t next = 0;
-    while (!stop.load()) {
-      const auto exchanges = transport_.exchanges();
-      for (; next < exchanges.size(); ++next) {
-        transport_.Complete(
-            next, FakeTransport::Ok(
-                      BulkBody(Actions(exchanges[next].request.body), [next](const Action& action) {
-                        return (next + action.id.size()) % 4 == 0 ? 429 : 201;
-                      })));
-      }
-      Tick(absl::Milliseconds(20));
-      std::this_thread::yield();
-    }
-  });
+  std::optional<Background> elasticsearch;
+  elasticsearch.emplace(
+      this,
+      [](const Action& action, size_t exchange) {
+        return (exchange + action.id.size()) % 4 == 0 ? 429 : 201;
+      },
+      absl::Milliseconds(20));
   uint64_t seq = 0;
   for (int message = 0; message < kMessages; ++message) {
     std::vector<EncodedOp> ops;
@@ -314,8 +306,7 @@ TEST_F(IngestBatcherTest, ConcurrentAddsAndCompletionsReportEachOpOnce) {
   batcher->Close();
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
   while (Done() == 0 && absl::Now() < give_up) std::this_thread::yield();
-  stop = true;
-  elasticsearch.join();
+  elasticsearch.reset();
   ASSERT_EQ(Done(), 1);
   EXPECT_EQ(Results(), static_cast<size_t>(kMessages * kOpsPerMessage));
   const IngestBatcher::Stats stats = batcher->stats();

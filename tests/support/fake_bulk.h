@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -158,6 +160,38 @@ class FakeBulkCluster : public ::testing::Test {
   }
 
   size_t Sent() const { return transport_.exchanges().size(); }
+
+  // Plays Elasticsearch on a thread of its own until the object is destroyed: answers every
+  // exchange as it comes (status_of sees each action and the exchange's number) and moves the
+  // clock by step between rounds, running due timers. For tests of concurrent use.
+  class Background {
+   public:
+    Background(FakeBulkCluster* cluster, std::function<int(const Action&, size_t)> status_of,
+               absl::Duration step)
+        : thread_([this, cluster, status_of = std::move(status_of), step] {
+            size_t next = 0;
+            while (!stop_.load()) {
+              const auto exchanges = cluster->transport_.exchanges();
+              for (; next < exchanges.size(); ++next) {
+                cluster->transport_.Complete(
+                    next, FakeTransport::Ok(BulkBody(
+                              Actions(exchanges[next].request.body),
+                              [&](const Action& action) { return status_of(action, next); })));
+              }
+              cluster->clock_.Advance(step);
+              cluster->timers_.RunDue();
+              std::this_thread::yield();
+            }
+          }) {}
+    ~Background() {
+      stop_ = true;
+      thread_.join();
+    }
+
+   private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+  };
 
   FakeClock clock_;
   FakeTransport transport_;
