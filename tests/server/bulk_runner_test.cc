@@ -568,7 +568,7 @@ TEST_F(BulkRunnerTest, CallbacksMayCallBackIntoTheRunner) {
 
 TEST_F(BulkRunnerTest, ConcurrentAddsCompletionsRetriesAndCancelReportEachOpOnce) {
   // Not a timing test: whatever the interleaving, every op added is reported exactly once and
-  // on_done runs once (run it under ESGW_SANITIZE=thread to check the locking).
+  // on_done runs once.
   constexpr int kChunks = 20;
   constexpr int kChunkOps = 10;
   absl::Mutex mu;

@@ -280,7 +280,7 @@ TEST_F(IngestBatcherTest, EachBatchEndsWithinTheBatchTimeout) {
 
 TEST_F(IngestBatcherTest, ConcurrentAddsAndCompletionsReportEachOpOnce) {
   // Not a timing test: whatever the interleaving, every op added is reported exactly once and
-  // on_done runs once (run it under ESGW_SANITIZE=thread to check the locking).
+  // on_done runs once.
   constexpr int kMessages = 40;
   constexpr int kOpsPerMessage = 25;
   IngestBatcher::Options options = Options();
