@@ -17,9 +17,9 @@
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
 #include "server/bulk_encoder.h"
-#include "server/ingest_batcher.h"
 #include "server/call_headers.h"
 #include "server/call_tracker.h"
+#include "server/ingest_batcher.h"
 
 namespace grpc {
 class Server;

@@ -1,5 +1,6 @@
 #include "server/ingest_call.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <random>
