@@ -194,6 +194,18 @@ absl::StatusOr<EncodedOp> EncodeBulkOp(const v1::BulkOp& op, const BulkDefaults&
   return out;
 }
 
+v1::BulkItemResult FailedItem(uint64_t seq, absl::string_view index, absl::string_view id,
+                              int http_status, absl::string_view type, absl::string_view reason) {
+  v1::BulkItemResult result;
+  result.set_seq(seq);
+  result.set_index(std::string(index));
+  result.set_id(std::string(id));
+  result.set_status(http_status);
+  result.mutable_error()->set_type(std::string(type));
+  result.mutable_error()->set_reason(BoundedUtf8(reason, kMaxItemReasonBytes));
+  return result;
+}
+
 bool IsIdempotentOp(const EncodedOp& op) {
   return op.has_id && (op.type == v1::OP_TYPE_INDEX || op.type == v1::OP_TYPE_DELETE);
 }

@@ -69,6 +69,15 @@ absl::string_view BulkActionName(v1::OpType type);
 absl::StatusOr<EncodedOp> EncodeBulkOp(const v1::BulkOp& op, const BulkDefaults& defaults,
                                        absl::string_view field);
 
+// Item errors carry at most this many bytes of reason (cut on a UTF-8 boundary).
+inline constexpr size_t kMaxItemReasonBytes = 2048;
+
+// A failed operation's result as esgw reports it when Elasticsearch gave none (not applied,
+// outcome unknown, refused by validation): seq, index, id, the HTTP status and an error of type
+// with reason, which is bounded to kMaxItemReasonBytes.
+v1::BulkItemResult FailedItem(uint64_t seq, absl::string_view index, absl::string_view id,
+                              int http_status, absl::string_view type, absl::string_view reason);
+
 // Whether resending op after it may have been applied is harmless: index or delete with an
 // explicit id (DESIGN.md section 3).
 bool IsIdempotentOp(const EncodedOp& op);

@@ -17,8 +17,6 @@ namespace {
 
 constexpr char kNotApplied[] = "esgw_not_applied";
 constexpr char kOutcomeUnknown[] = "esgw_outcome_unknown";
-// Longest reason we put into an item error.
-constexpr size_t kMaxReasonBytes = 2048;
 
 // The HTTP status an item error carries for a status that did not come from Elasticsearch.
 int HttpStatusFor(absl::StatusCode code) {
@@ -126,13 +124,7 @@ absl::Status ParseBody(const std::string& body, std::vector<BulkItemOutcome>* it
 
 v1::BulkItemResult ErrorResult(const EncodedOp& op, int http_status, absl::string_view type,
                                absl::string_view reason) {
-  v1::BulkItemResult result;
-  result.set_index(op.index);
-  result.set_id(op.id);
-  result.set_status(http_status);
-  result.mutable_error()->set_type(std::string(type));
-  result.mutable_error()->set_reason(BoundedUtf8(reason, kMaxReasonBytes));
-  return result;
+  return FailedItem(op.seq, op.index, op.id, http_status, type, reason);
 }
 
 }  // namespace
@@ -444,7 +436,7 @@ std::optional<uint64_t> BulkRunner::ApplyItemsLocked(std::vector<Entry> batch,
                        " [esgw did not resend: a later operation on the same document in this "
                        "batch was already executed, and resending would reorder the writes to "
                        "it]"),
-          kMaxReasonBytes));
+          kMaxItemReasonBytes));
       ReportLocked(entry, std::move(result), absl::OkStatus());
     } else if (cancelled_) {
       NotAppliedLocked(entry, absl::CancelledError("cancelled by the caller"), 499,

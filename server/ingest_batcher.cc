@@ -12,14 +12,7 @@ namespace esgw {
 namespace {
 
 v1::BulkItemResult NotApplied(const EncodedOp& op, int http_status, absl::string_view reason) {
-  v1::BulkItemResult result;
-  result.set_seq(op.seq);
-  result.set_index(op.index);
-  result.set_id(op.id);
-  result.set_status(http_status);
-  result.mutable_error()->set_type("esgw_not_applied");
-  result.mutable_error()->set_reason(std::string(reason));
-  return result;
+  return FailedItem(op.seq, op.index, op.id, http_status, "esgw_not_applied", reason);
 }
 
 }  // namespace

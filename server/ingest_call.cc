@@ -23,7 +23,6 @@ namespace {
 // Results per IngestResponse: a few hundred kilobytes at most, well under a client's default
 // 4 MiB receive limit even when every result carries a long error reason.
 constexpr int kMaxResultsPerMessage = 500;
-constexpr size_t kMaxReasonBytes = 2048;
 
 using IngestReactor = grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>;
 
@@ -139,13 +138,9 @@ class IngestCall final : public IngestReactor {
         valid.push_back(*std::move(encoded));
         continue;
       }
-      v1::BulkItemResult& result = invalid.emplace_back();
-      result.set_seq(op.seq());
-      result.set_index(op.index().empty() ? defaults_.index : op.index());
-      result.set_id(BoundedUtf8(op.id(), 512));
-      result.set_status(400);
-      result.mutable_error()->set_type("esgw_invalid_op");
-      result.mutable_error()->set_reason(BoundedUtf8(encoded.status().message(), kMaxReasonBytes));
+      invalid.push_back(FailedItem(op.seq(), op.index().empty() ? defaults_.index : op.index(),
+                                   BoundedUtf8(op.id(), 512), 400, "esgw_invalid_op",
+                                   encoded.status().message()));
       invalid_bytes += static_cast<int64_t>(op.source_json().size());
     }
     size_t added_bytes = 0;

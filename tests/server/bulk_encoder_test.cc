@@ -299,5 +299,17 @@ TEST(SplitIntoBatchesTest, ByBytesWithAnOversizeOpAlone) {
               ElementsAre(2, 1));
 }
 
+TEST(FailedItemTest, CarriesTheOpAndBoundsTheReason) {
+  const std::string long_reason(5000, 'r');
+  const v1::BulkItemResult item = FailedItem(7, "i", "d", 400, "esgw_invalid_op", long_reason);
+  EXPECT_EQ(item.seq(), 7u);
+  EXPECT_EQ(item.index(), "i");
+  EXPECT_EQ(item.id(), "d");
+  EXPECT_EQ(item.status(), 400);
+  EXPECT_EQ(item.error().type(), "esgw_invalid_op");
+  EXPECT_LE(item.error().reason().size(), kMaxItemReasonBytes);
+  EXPECT_GT(item.error().reason().size(), 1000u);
+}
+
 }  // namespace
 }  // namespace esgw
