@@ -201,7 +201,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
                              attempt->stale_retried, absl::BitGenRef(gen_));
   }
   if (decision.retry) {
-    options_.pool->CountRetry();
+    options_.pool->CountRetry(node);
     if (failure_class == FailureClass::kSoft) attempt->may_have_applied = true;
     if (decision.same_node) {
       attempt->stale_retried = true;

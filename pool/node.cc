@@ -56,6 +56,8 @@ NodeStatsSnapshot Node::Snapshot(absl::Time now, absl::Duration slow_start) cons
   s.draining = draining;
   s.probes_total = probes_total;
   s.probe_failures_total = probe_failures_total;
+  s.retries_total = retries_total;
+  s.latency = latency_histogram.Read();
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "pool/failure_class.h"
+#include "pool/histogram.h"
 #include "pool/transport.h"
 
 namespace esgw {
@@ -61,6 +62,11 @@ struct NodeStatsSnapshot {
   // Background probes (resurrection) sent and failed.
   int64_t probes_total = 0;
   int64_t probe_failures_total = 0;
+  // Attempts on this node that failed and were retried (on it or on another node).
+  int64_t retries_total = 0;
+  // Latency of every attempt that reached an outcome on this node (answers, timeouts, refused
+  // connects), excluding cancelled attempts and stale-connection resets.
+  LatencyHistogram::Snapshot latency = {};
 };
 
 struct PoolSnapshot {
@@ -112,7 +118,9 @@ class Node {
   int64_t in_flight = 0;
   int64_t probes_total = 0;
   int64_t probe_failures_total = 0;
+  int64_t retries_total = 0;
   std::map<FailureClass, int64_t> failures_by_class;
+  LatencyHistogram latency_histogram;
 
   // Latency EWMA in milliseconds; meaningful only when has_latency.
   double latency_ewma_ms = 0;

@@ -244,6 +244,9 @@ void NodePool::Record(Lease lease, FailureClass outcome, absl::Duration latency)
     --node->in_flight;
     ++node->requests_total;
     if (outcome != FailureClass::kSuccess) ++node->failures_by_class[outcome];
+    if (outcome != FailureClass::kLocal && outcome != FailureClass::kStale) {
+      node->latency_histogram.Observe(latency);
+    }
     switch (outcome) {
       case FailureClass::kSuccess:
       case FailureClass::kRequest:
@@ -283,6 +286,12 @@ void NodePool::Record(Lease lease, FailureClass outcome, absl::Duration latency)
     if (!events.empty()) NoteUsabilityLocked(now, &events);
   }
   Emit(events);
+}
+
+void NodePool::CountRetry(absl::string_view host_port) {
+  absl::MutexLock lock(&mu_);
+  ++retries_total_;
+  if (Node* node = FindLocked(host_port); node != nullptr) ++node->retries_total;
 }
 
 void NodePool::Release(Node* node) {
@@ -454,8 +463,8 @@ PoolSnapshot NodePool::Snapshot() const {
   snapshot.wall_now = options_.clock->WallNow();
   snapshot.pool_mode = std::string(PoolModeName(options_.mode));
   snapshot.selector = std::string(SelectorKindName(options_.selector));
-  snapshot.retries_total = retries_total_.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
+  snapshot.retries_total = retries_total_;
   snapshot.nodes.reserve(nodes_.size());
   for (const auto& node : nodes_) {
     snapshot.nodes.push_back(node->Snapshot(snapshot.now, options_.slow_start));

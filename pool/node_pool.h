@@ -156,8 +156,9 @@ class NodePool {
   // In kSimple mode nothing is ever ejected (counters still move).
   void Record(Lease lease, FailureClass outcome, absl::Duration latency);
 
-  // Counts one retry (for retries_total).
-  void CountRetry() { retries_total_.fetch_add(1, std::memory_order_relaxed); }
+  // Counts one retry (retries_total), and one on the node whose failed attempt is retried
+  // (host_port; ignored when the node has left the pool).
+  void CountRetry(absl::string_view host_port);
 
   // Resurrection, never on the request path: dead nodes whose deadline has passed become
   // kProbing and are returned, each exactly once until OnProbeResult reports on it. Always
@@ -231,7 +232,7 @@ class NodePool {
   int64_t sniff_failures_total_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<absl::Time> last_sniff_time_ ABSL_GUARDED_BY(mu_);
   std::string last_sniff_outcome_ ABSL_GUARDED_BY(mu_);
-  std::atomic<int64_t> retries_total_{0};
+  int64_t retries_total_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex listener_mu_;
   std::shared_ptr<const std::function<void(const PoolEvent&)>> listener_

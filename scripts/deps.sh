@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcurl4-openssl-dev libsimdjson-dev libcpp-httplib-dev nlohmann-json3-dev
+  libyaml-cpp-dev
   zlib1g-dev libssl-dev openssl
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-format-14 curl

@@ -1,7 +1,8 @@
-// Counts the gRPC calls the server is running, across every service (ours and gRPC's own
-// reflection plugin), through a server interceptor that lives exactly as long as its call.
-// Shutdown uses it to stop as soon as the last call is done instead of waiting out the grace
-// period for idle client connections. Thread-safe.
+// Follows every gRPC call the server runs, across every service (ours and gRPC's own reflection
+// plugin), through a server interceptor that lives exactly as long as its call. It counts the
+// calls running (Shutdown stops as soon as the last one is done instead of waiting out the
+// grace period for idle client connections) and feeds GrpcServerMetrics: started, handled by
+// status code, messages each way, and handling time. Thread-safe.
 #pragma once
 
 #include <grpcpp/support/server_interceptor.h>
@@ -10,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/metrics.h"
 
 namespace esgw {
 
@@ -23,6 +25,9 @@ class CallTracker {
   // Blocks until no call is active or until deadline (real time); true when none is.
   bool WaitIdle(absl::Time deadline) const;
 
+  GrpcServerMetrics& metrics() { return metrics_; }
+  const GrpcServerMetrics& metrics() const { return metrics_; }
+
  private:
   friend class TrackingInterceptor;
   void Started();
@@ -30,6 +35,7 @@ class CallTracker {
 
   mutable absl::Mutex mu_;
   int64_t active_ ABSL_GUARDED_BY(mu_) = 0;
+  GrpcServerMetrics metrics_;
 };
 
 }  // namespace esgw

@@ -610,6 +610,46 @@ absl::Status ParseBulkResponse(simdjson::padded_string_view body,
 
 // ---- Copying overloads: the body gets the padding simdjson reads past the end. ----
 
+absl::Status ParseClusterHealth(simdjson::padded_string_view body, v1::ClusterHealth* out) {
+  out->Clear();
+  bool has_status = false;
+  const absl::Status walked =
+      ForEachTopLevelField(body, [out, &has_status](std::string_view key, od::value value) {
+        const Path root;
+        const Path at(root, key);
+        if (key == "cluster_name") return ReadString(value, at, out->mutable_cluster_name());
+        if (key == "status") {
+          has_status = true;
+          return ReadString(value, at, out->mutable_status());
+        }
+        using Setter = void (v1::ClusterHealth::*)(int32_t);
+        static constexpr std::pair<std::string_view, Setter> kCounts[] = {
+            {"number_of_nodes", &v1::ClusterHealth::set_number_of_nodes},
+            {"number_of_data_nodes", &v1::ClusterHealth::set_number_of_data_nodes},
+            {"active_primary_shards", &v1::ClusterHealth::set_active_primary_shards},
+            {"active_shards", &v1::ClusterHealth::set_active_shards},
+            {"relocating_shards", &v1::ClusterHealth::set_relocating_shards},
+            {"initializing_shards", &v1::ClusterHealth::set_initializing_shards},
+            {"unassigned_shards", &v1::ClusterHealth::set_unassigned_shards},
+        };
+        for (const auto& [name, set] : kCounts) {
+          if (key != name) continue;
+          int32_t number = 0;
+          ESGW_RETURN_IF_ERROR(ReadInt32(value, at, &number));
+          (out->*set)(number);
+        }
+        return absl::OkStatus();
+      });
+  if (!walked.ok()) return walked;
+  if (!has_status) return Bad(Path(), "missing \"status\"");
+  return absl::OkStatus();
+}
+
+absl::Status ParseClusterHealth(absl::string_view body, v1::ClusterHealth* out) {
+  const simdjson::padded_string padded(body.data(), body.size());
+  return ParseClusterHealth(simdjson::padded_string_view(padded), out);
+}
+
 absl::Status ParseSearchResponse(absl::string_view body, v1::SearchResponse* out) {
   const simdjson::padded_string padded(body.data(), body.size());
   return ParseSearchResponse(simdjson::padded_string_view(padded), out);

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "esgw/v1/admin.pb.h"
 #include "esgw/v1/common.pb.h"
 #include "esgw/v1/gateway.pb.h"
 
@@ -70,5 +71,10 @@ absl::Status ParseBulkResponse(simdjson::padded_string_view body,
                                std::vector<BulkItemOutcome>* items, int64_t* took_ms, bool* errors);
 absl::Status ParseBulkResponse(absl::string_view body, std::vector<BulkItemOutcome>* items,
                                int64_t* took_ms, bool* errors);
+
+// GET /_cluster/health: status (required), cluster_name and the node and shard counts that
+// v1::ClusterHealth carries; fetched_at and error are the caller's.
+absl::Status ParseClusterHealth(simdjson::padded_string_view body, v1::ClusterHealth* out);
+absl::Status ParseClusterHealth(absl::string_view body, v1::ClusterHealth* out);
 
 }  // namespace esgw

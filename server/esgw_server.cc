@@ -4,6 +4,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 
+#include <climits>
 #include <random>
 #include <thread>
 
@@ -14,9 +15,16 @@
 #include "pool/log.h"
 #include "pool/status_macros.h"
 #include "server/admin_service.h"
+#include "server/cluster_health.h"
 #include "server/gateway_service.h"
 #include "server/health_service.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/reflection_service.h"
+
+#ifndef ESGW_VERSION
+#define ESGW_VERSION "unknown"
+#endif
 
 namespace esgw {
 namespace {
@@ -96,15 +104,26 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                               .timers = server->timers_.get(),
                               .bulk = options.bulk,
                               .ingest = options.ingest});
-  server->admin_ =
-      std::make_unique<AdminService>(server->pool_.get(), sniffer, server->transport_.get());
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());
   const std::string admin_name(esgw::v1::Admin::service_full_name());
   server->health_ =
       std::make_unique<HealthService>(std::vector<std::string>{gateway_name, admin_name});
-  server->reflection_ = std::make_unique<server::ReflectionV1Service>(std::vector<std::string>{
+  server->cluster_health_ = std::make_unique<ClusterHealthCache>(ClusterHealthCache::Options{
+      .dispatcher = server->dispatcher_.get(), .clock = clock, .ttl = options.cluster_health_ttl});
+  server->admin_ = std::make_unique<AdminService>(
+      AdminService::Options{.pool = server->pool_.get(),
+                            .sniffer = sniffer,
+                            .transport = server->transport_.get(),
+                            .timers = server->timers_.get(),
+                            .health = server->health_.get(),
+                            .cluster_health = server->cluster_health_.get(),
+                            .clock = clock});
+  const std::vector<std::string> services = {
       gateway_name, admin_name, std::string(grpc::health::v1::Health::service_full_name()),
-      "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"});
+      "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"};
+  server->reflection_ = std::make_unique<server::ReflectionV1Service>(services);
+  // Every method's series exist from the start, at zero.
+  for (const std::string& name : services) server->calls_.metrics().RegisterService(name);
 
   // The v1alpha plugin must be registered before the builder exists: the builder takes its
   // plugins from a process-wide list in its constructor.
@@ -112,6 +131,21 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(options.keepalive_min_client_interval));
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(options.max_connection_age));
+    if (options.max_connection_age_grace > absl::ZeroDuration()) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                                 ms(options.max_connection_age_grace));
+    }
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(server->calls_.NewFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -124,6 +158,17 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
     return absl::UnavailableError(absl::StrCat("listen: cannot serve gRPC on '", options.listen,
                                                "' (address in use or not valid)"));
   }
+  if (!options.metrics_listen.empty()) {
+    const EsgwServer* self = server.get();
+    ESGW_ASSIGN_OR_RETURN(server->metrics_,
+                          MetricsHttpServer::Start(options.metrics_listen, [self] {
+                            return RenderMetrics({.grpc = &self->calls_.metrics(),
+                                                  .pool = self->pool_.get(),
+                                                  .transport = self->transport_.get(),
+                                                  .health = self->health_.get(),
+                                                  .version = ESGW_VERSION});
+                          }));
+  }
   // Seeds start alive, so the gateway serves at once; the maintenance tick keeps health in step.
   server->health_->SetServing(server->pool_->HasUsableNode());
   server->timers_->Start();
@@ -135,7 +180,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
        {"es_nodes", absl::StrJoin(urls, ",")},
        {"pool_mode", PoolModeName(options.pool.mode)},
        {"selector", SelectorKindName(options.pool.selector)},
-       {"sniff", sniffer != nullptr ? SniffModeName(options.sniffer.mode) : "off"}});
+       {"sniff", sniffer != nullptr ? SniffModeName(options.sniffer.mode) : "off"},
+       {"metrics_port", absl::StrCat(server->metrics_port())}});
   return server;
 }
 
@@ -153,10 +199,19 @@ void EsgwServer::Maintain() {
   timers_->ScheduleAfter(options_.maintenance_interval, [this] { Maintain(); });
 }
 
+int EsgwServer::metrics_port() const { return metrics_ != nullptr ? metrics_->port() : 0; }
+
 void EsgwServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   health_->Shutdown();
+  if (options_.shutdown_delay > absl::ZeroDuration()) {
+    Log(LogLevel::kInfo, "health is NOT_SERVING; still serving during the shutdown delay",
+        {{"shutdown_delay", absl::FormatDuration(options_.shutdown_delay)}});
+    absl::SleepFor(options_.shutdown_delay);
+  }
+  admin_->Shutdown();
+  gateway_->DrainIngestStreams();
   // gRPC's Shutdown refuses new calls, lets running ones finish until the deadline, and then
   // cancels the rest; but it also waits until every client connection has closed, and a client
   // that holds an idle connection after GOAWAY would keep us for the whole grace period. So
@@ -173,6 +228,7 @@ void EsgwServer::Shutdown(absl::Duration grace) {
   }
   stopper.join();
   server_->Wait();
+  if (metrics_ != nullptr) metrics_->Stop();
   timers_->Stop();
   transport_->Shutdown();
 }

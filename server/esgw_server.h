@@ -28,8 +28,10 @@ class Server;
 namespace esgw {
 
 class AdminService;
+class ClusterHealthCache;
 class GatewayService;
 class HealthService;
+class MetricsHttpServer;
 namespace server {
 class ReflectionV1Service;
 }
@@ -59,6 +61,24 @@ class EsgwServer {
     absl::Duration default_timeout = absl::Seconds(30);
     // Largest gRPC message accepted from a client.
     int max_receive_message_bytes = 64 << 20;
+    // Prometheus /metrics listen address ("host:port", port 0 picks one); empty turns it off.
+    std::string metrics_listen = "";
+    // Admin.GetHealth serves Elasticsearch's cluster health at most this old.
+    absl::Duration cluster_health_ttl = absl::Seconds(5);
+    // On Shutdown: how long to keep serving after health turns NOT_SERVING, so that load
+    // balancers (a Kubernetes endpoint) stop sending new calls before the listener closes.
+    absl::Duration shutdown_delay = absl::ZeroDuration();
+    // gRPC server keepalive: ping an idle client connection this often, and drop it when the
+    // ping is not answered within keepalive_timeout. Clients may ping (even without calls) as
+    // often as keepalive_min_client_interval.
+    absl::Duration keepalive_time = absl::Seconds(60);
+    absl::Duration keepalive_timeout = absl::Seconds(20);
+    absl::Duration keepalive_min_client_interval = absl::Seconds(10);
+    // Close client connections (GOAWAY, +-10% jitter) after this long, so clients reconnect
+    // and spread across replicas; zero keeps them for ever. Calls running at that moment get
+    // max_connection_age_grace to finish (zero: as long as they need).
+    absl::Duration max_connection_age = absl::Minutes(5);
+    absl::Duration max_connection_age_grace = absl::ZeroDuration();
   };
 
   // Validates options and starts serving. INVALID_ARGUMENT for bad options (named), UNAVAILABLE
@@ -68,9 +88,13 @@ class EsgwServer {
 
   // The bound gRPC port.
   int port() const { return port_; }
+  // The bound /metrics port; 0 when metrics are off.
+  int metrics_port() const;
 
-  // Health goes NOT_SERVING at once; in-flight calls get until grace to finish, then are
-  // cancelled; then the background work and the transport stop. Idempotent.
+  // Health goes NOT_SERVING at once (Watch streams end); calls are still served for
+  // shutdown_delay; then the listener closes, WatchPoolStats streams end, Ingest streams are
+  // drained, and calls in flight get until grace (counted after the delay) to finish before
+  // they are cancelled; then /metrics, the background work and the transport stop. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
@@ -88,12 +112,15 @@ class EsgwServer {
   std::unique_ptr<Sniffer> sniffer_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<GatewayService> gateway_;
+  std::unique_ptr<ClusterHealthCache> cluster_health_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<server::ReflectionV1Service> reflection_;
   // Before server_: interceptors report to it until the server is gone.
   CallTracker calls_;
   std::unique_ptr<grpc::Server> server_;
+  // Declared last, so destroyed first: it reads the pool, the transport and calls_.
+  std::unique_ptr<MetricsHttpServer> metrics_;
   bool shut_down_ = false;
 };
 

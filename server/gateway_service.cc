@@ -266,7 +266,8 @@ grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse>* Gate
                                .clock = options_.clock,
                                .bulk = options_.bulk,
                                .ingest = options_.ingest,
-                               .opaque_id = options_.opaque_id});
+                               .opaque_id = options_.opaque_id,
+                               .streams = &ingest_streams_});
 }
 
 }  // namespace esgw

@@ -18,6 +18,7 @@
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/ingest_batcher.h"
+#include "server/ingest_call.h"
 
 namespace esgw {
 
@@ -39,6 +40,10 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     IngestSettings ingest = {};
   };
   explicit GatewayService(Options options) : options_(std::move(options)) {}
+
+  // Shutdown: every Ingest stream reads no more and ends once what it read is reported
+  // (server/ingest_call.h); streams started later are drained at once.
+  void DrainIngestStreams() { ingest_streams_.DrainAll(); }
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const esgw::v1::SearchRequest* request,
@@ -72,6 +77,7 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
                                      bool idempotent, ParseResult parse);
 
   const Options options_;
+  IngestStreams ingest_streams_;
 };
 
 }  // namespace esgw

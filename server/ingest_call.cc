@@ -26,7 +26,7 @@ constexpr int kMaxResultsPerMessage = 500;
 
 using IngestReactor = grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>;
 
-class IngestCall final : public IngestReactor {
+class IngestCall final : public IngestReactor, public IngestStreams::Stream {
  public:
   IngestCall(grpc::CallbackServerContext* context, const IngestCallOptions& options)
       : context_(context), options_(options) {
@@ -44,6 +44,21 @@ class IngestCall final : public IngestReactor {
       reading_ = true;
     }
     StartRead(&request_);
+    // After the first StartRead: a drain may finish the call at once.
+    if (options_.streams != nullptr) options_.streams->Add(this);
+  }
+
+  void Drain() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (half_closed_ || cancelled_ || !error_.ok() || finished_) return;
+      draining_ = true;
+      StreamErrorLocked(absl::UnavailableError(
+          "esgw is shutting down: every op read before the shutdown has its result in this "
+          "stream; ops without a result were not sent to Elasticsearch, resend them to another "
+          "replica"));
+    }
+    MaybeWrite();
   }
 
   void OnReadDone(bool ok) override {
@@ -93,7 +108,10 @@ class IngestCall final : public IngestReactor {
     MaybeWrite();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (options_.streams != nullptr) options_.streams->Remove(this);
+    delete this;
+  }
 
  private:
   // Takes request_'s ops; returns whether to read the next message now.
@@ -103,7 +121,8 @@ class IngestCall final : public IngestReactor {
     {
       absl::MutexLock lock(&mu_);
       reading_ = false;
-      if (cancelled_) return false;
+      // A message that arrives while draining is not taken: its ops get no result.
+      if (cancelled_ || draining_) return false;
       if (!got_first_) {
         got_first_ = true;
         first_message_at_ = now;
@@ -274,7 +293,9 @@ class IngestCall final : public IngestReactor {
         writing_ = true;
         writing_bytes_ = bytes;
         next = Next::kWrite;
-      } else if (batcher_done_ && !reading_ && (half_closed_ || !error_.ok())) {
+      } else if (batcher_done_ && (!reading_ || draining_) && (half_closed_ || !error_.ok())) {
+        // Draining: a read may still be outstanding (the client sends nothing); finishing
+        // completes it with !ok. Its message, if one comes, is not taken.
         finished_ = true;
         if (!error_.ok()) {
           status = error_;
@@ -337,6 +358,8 @@ class IngestCall final : public IngestReactor {
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  // Shutdown: read no more, finish once what was read is reported.
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   // The batcher must be closed (after a stream error), outside the lock.
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool batcher_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -359,6 +382,28 @@ class IngestCall final : public IngestReactor {
 };
 
 }  // namespace
+
+void IngestStreams::Add(Stream* stream) {
+  bool drain;
+  {
+    absl::MutexLock lock(&mu_);
+    streams_.insert(stream);
+    drain = draining_;
+  }
+  if (drain) stream->Drain();
+}
+
+void IngestStreams::Remove(Stream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+void IngestStreams::DrainAll() {
+  // Under mu_, so that no stream is removed (and deleted) while it is being drained.
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  for (Stream* stream : streams_) stream->Drain();
+}
 
 IngestReactor* StartIngest(grpc::CallbackServerContext* context, const IngestCallOptions& options) {
   return new IngestCall(context, options);

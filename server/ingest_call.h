@@ -14,12 +14,21 @@
 // whole and ends the stream with INVALID_ARGUMENT - after the results of every op accepted
 // before it have been sent. When the client cancels or goes away, ops not yet sent are dropped
 // and batches in flight are aborted; the client knows which ops are unacknowledged by seq.
+//
+// Shutdown (IngestStreams::DrainAll): a stream that has not half-closed reads no more; the ops
+// it has read are flushed to Elasticsearch and their results sent, then the stream ends with
+// UNAVAILABLE. Ops the client sent that got no result were never sent to Elasticsearch, so a
+// client resends exactly those to another replica. A stream that has half-closed finishes as
+// usual, with its summary.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "pool/clock.h"
@@ -31,6 +40,29 @@
 
 namespace esgw {
 
+// The Ingest streams running, so that shutdown can drain them. Thread-safe.
+class IngestStreams {
+ public:
+  class Stream {
+   public:
+    // Stops reading and ends the stream once what was read is reported (see above).
+    virtual void Drain() = 0;
+
+   protected:
+    ~Stream() = default;
+  };
+
+  // A stream added after DrainAll is drained at once.
+  void Add(Stream* stream);
+  void Remove(Stream* stream);
+  void DrainAll();
+
+ private:
+  absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<Stream*> streams_ ABSL_GUARDED_BY(mu_);
+};
+
 struct IngestCallOptions {
   // Not owned; each must outlive the call.
   Dispatcher* dispatcher = nullptr;
@@ -39,6 +71,8 @@ struct IngestCallOptions {
   BulkSettings bulk = {};
   IngestSettings ingest = {};
   OpaqueIdPolicy opaque_id = {};
+  // Not owned; may be null (then the stream cannot be drained).
+  IngestStreams* streams = nullptr;
 };
 
 // The reactor for a new Ingest call; it deletes itself when the call is done.

@@ -75,9 +75,31 @@ ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30),
           "Ingest stream");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish before they are cancelled");
+ABSL_FLAG(absl::Duration, shutdown_delay, absl::ZeroDuration(),
+          "on SIGTERM, keep serving this long after health turns NOT_SERVING, so that load "
+          "balancers (a Kubernetes endpoint) stop sending calls before the listener closes; "
+          "--shutdown_grace counts after it");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Prometheus text exposition on http://<this>/metrics, host:port (e.g. :9464); empty "
+          "turns it off");
+ABSL_FLAG(absl::Duration, cluster_health_cache, absl::Seconds(5),
+          "Admin.GetHealth fetches Elasticsearch's _cluster/health at most this often");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
+          "ping an idle gRPC client connection this often (HTTP/2 keepalive)");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "close a gRPC client connection whose keepalive ping is not answered within this");
+ABSL_FLAG(absl::Duration, keepalive_min_client_interval, absl::Seconds(10),
+          "clients may send keepalive pings this often (more often is answered with GOAWAY)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "close gRPC client connections after this long (+-10%) so clients rebalance across "
+          "replicas; 0 keeps them");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::ZeroDuration(),
+          "calls running when a connection reaches --max_connection_age get this long to "
+          "finish; 0 lets them run to their end");
 ABSL_FLAG(std::string, port_file, "",
-          "when set, the bound gRPC port is written to this file once serving (for tests and "
-          "scripts that start the server on port 0)");
+          "when set, the bound gRPC port is written to this file once serving, and the /metrics "
+          "port on a second line when metrics are on (for tests and scripts that start the "
+          "server on port 0)");
 ABSL_FLAG(int64_t, bulk_max_bytes, 5 << 20,
           "Bulk and Ingest: largest _bulk request body in bytes (an op larger goes alone)");
 ABSL_FLAG(int, bulk_max_ops, 1000, "Bulk and Ingest: most operations in one _bulk request");
@@ -117,11 +139,12 @@ bool ApplyEnvironment() {
   return true;
 }
 
-bool WritePortFile(const std::string& path, int port) {
+bool WritePortFile(const std::string& path, int port, int metrics_port) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << port << "\n";
+    if (metrics_port != 0) out << metrics_port << "\n";
     if (!out) return false;
   }
   // Rename, so a reader never sees a half-written file.
@@ -195,6 +218,14 @@ int main(int argc, char** argv) {
   esgw::Log(esgw::LogLevel::kInfo, "elasticsearch credentials",
             {{"auth", credentials->RedactedDescription()}});
   options.default_timeout = absl::GetFlag(FLAGS_request_timeout);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.cluster_health_ttl = absl::GetFlag(FLAGS_cluster_health_cache);
+  options.shutdown_delay = absl::GetFlag(FLAGS_shutdown_delay);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.keepalive_min_client_interval = absl::GetFlag(FLAGS_keepalive_min_client_interval);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
 
   // Names that do not parse are reported with the accepted values, and the process exits 2.
   auto pool_mode = esgw::ParsePoolMode(absl::GetFlag(FLAGS_pool_mode));
@@ -264,7 +295,8 @@ int main(int argc, char** argv) {
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   const std::string port_file = absl::GetFlag(FLAGS_port_file);
-  if (!port_file.empty() && !WritePortFile(port_file, (*server)->port())) {
+  if (!port_file.empty() &&
+      !WritePortFile(port_file, (*server)->port(), (*server)->metrics_port())) {
     std::fprintf(stderr, "esgw-server: --port_file: cannot write '%s'\n", port_file.c_str());
     return 1;
   }

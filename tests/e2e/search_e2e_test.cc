@@ -125,15 +125,44 @@ TEST_F(SearchE2eTest, UnknownIndexIsNotFoundWithElasticsearchErrorInfo) {
   EXPECT_EQ(info.reason(), "INDEX_NOT_FOUND_EXCEPTION");
 }
 
-TEST_F(SearchE2eTest, NotYetBuiltRpcsSayUnimplementedAndWhy) {
+TEST_F(SearchE2eTest, GetHealthReportsGatewayPoolAndClusterHealth) {
   auto admin = esgw::v1::Admin::NewStub(server_->channel());
-  auto context = testing::CallContext();
-  auto stream = admin->WatchPoolStats(context.get(), esgw::v1::WatchPoolStatsRequest());
-  esgw::v1::PoolStats response;
-  EXPECT_FALSE(stream->Read(&response));
-  const grpc::Status status = stream->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("WatchPoolStats"));
+  esgw::v1::HealthReport report;
+  grpc::Status status = admin->GetHealth(testing::CallContext().get(), {}, &report);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(report.status(), esgw::v1::GATEWAY_STATUS_SERVING);
+  EXPECT_GE(report.pool().alive(), 1);
+  EXPECT_EQ(report.pool().dead(), 0);
+  EXPECT_THAT(report.version(), ::testing::MatchesRegex("[0-9]+\\.[0-9]+\\.[0-9]+"));
+  EXPECT_GT(report.uptime().seconds() * 1'000'000'000LL + report.uptime().nanos(), 0);
+  EXPECT_EQ(report.cluster().error(), "");
+  EXPECT_THAT(report.cluster().status(), ::testing::AnyOf("green", "yellow", "red"));
+  EXPECT_FALSE(report.cluster().cluster_name().empty());
+  EXPECT_GE(report.cluster().number_of_nodes(), 1);
+  EXPECT_TRUE(report.cluster().has_fetched_at());
+
+  // A second report within the cache time shows the same fetch.
+  esgw::v1::HealthReport again;
+  status = admin->GetHealth(testing::CallContext().get(), {}, &again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(again.cluster().fetched_at().seconds(), report.cluster().fetched_at().seconds());
+  EXPECT_EQ(again.cluster().fetched_at().nanos(), report.cluster().fetched_at().nanos());
+}
+
+TEST_F(SearchE2eTest, WatchPoolStatsRefusesAnIntervalOutOfRange) {
+  auto admin = esgw::v1::Admin::NewStub(server_->channel());
+  for (const int64_t millis : {-5, 10, 7'200'000}) {
+    auto context = testing::CallContext();
+    esgw::v1::WatchPoolStatsRequest request;
+    request.mutable_interval()->set_seconds(millis / 1000);
+    request.mutable_interval()->set_nanos(static_cast<int32_t>(millis % 1000) * 1'000'000);
+    auto stream = admin->WatchPoolStats(context.get(), request);
+    esgw::v1::PoolStats response;
+    EXPECT_FALSE(stream->Read(&response)) << millis << " ms";
+    const grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << millis << " ms";
+    EXPECT_THAT(status.error_message(), HasSubstr("interval: must be")) << millis << " ms";
+  }
 }
 
 TEST_F(SearchE2eTest, HealthIsServingForServerAndGateway) {

@@ -685,19 +685,29 @@ TEST_F(NodePoolTest, HealthEventsWhenTheLastNodeDiesAndTheFirstComesBack) {
 }
 
 TEST_F(NodePoolTest, SnapshotCounters) {
-  Hit(kA, FailureClass::kSuccess);
-  Hit(kA, FailureClass::kBackpressure);
-  Hit(kA, FailureClass::kSoft);
-  pool_->CountRetry();
-  pool_->CountRetry();
+  Hit(kA, FailureClass::kSuccess, absl::Microseconds(800));
+  Hit(kA, FailureClass::kBackpressure, absl::Milliseconds(3));
+  Hit(kA, FailureClass::kSoft, absl::Seconds(90));
+  Hit(kA, FailureClass::kLocal, absl::Seconds(5));  // a cancel: no latency sample
+  pool_->CountRetry(kA);
+  pool_->CountRetry(kB);
+  pool_->CountRetry("gone.example:9200");  // counted for the pool only
   auto held = pool_->SelectNode(kA);
   const PoolSnapshot s = pool_->Snapshot();
-  EXPECT_EQ(s.retries_total, 2);
+  EXPECT_EQ(s.retries_total, 3);
+  EXPECT_EQ(Stats(kB).retries_total, 1);
   const NodeStatsSnapshot a = Stats(kA);
-  EXPECT_EQ(a.requests_total, 3);
+  EXPECT_EQ(a.retries_total, 1);
+  // 0.8 ms falls in the le=0.001 bucket, 3 ms in le=0.005, 90 s in +Inf.
+  EXPECT_EQ(a.latency.count, 3u);
+  EXPECT_EQ(a.latency.counts[1], 1u);
+  EXPECT_EQ(a.latency.counts[3], 1u);
+  EXPECT_EQ(a.latency.counts[LatencyHistogram::kBuckets], 1u);
+  EXPECT_DOUBLE_EQ(a.latency.sum_seconds, 90.0038);
+  EXPECT_EQ(a.requests_total, 4);
   EXPECT_EQ(a.failures_total, 1);
   EXPECT_EQ(a.in_flight, 1);
-  EXPECT_EQ(a.failures_by_class.size(), 2u);
+  EXPECT_EQ(a.failures_by_class.size(), 3u);
   EXPECT_EQ(a.failures_by_class.count(FailureClass::kSuccess), 0u);
   EXPECT_EQ(s.wall_now - s.now, clock_.WallNow() - clock_.Now());
 }

@@ -557,5 +557,37 @@ TEST(ParseBulkResponseTest, EveryTruncationFails) {
   }
 }
 
+TEST(ParseClusterHealthTest, ReadsStatusAndCountsIgnoringOtherFields) {
+  v1::ClusterHealth health;
+  ASSERT_THAT(ParseClusterHealth(Fixture("cluster_health.json"), &health), IsOk());
+  EXPECT_EQ(health.cluster_name(), "prod-logs");
+  EXPECT_EQ(health.status(), "yellow");
+  EXPECT_EQ(health.number_of_nodes(), 5);
+  EXPECT_EQ(health.number_of_data_nodes(), 3);
+  EXPECT_EQ(health.active_primary_shards(), 42);
+  EXPECT_EQ(health.active_shards(), 80);
+  EXPECT_EQ(health.relocating_shards(), 1);
+  EXPECT_EQ(health.initializing_shards(), 2);
+  EXPECT_EQ(health.unassigned_shards(), 4);
+  EXPECT_FALSE(health.has_fetched_at());
+  EXPECT_EQ(health.error(), "");
+}
+
+TEST(ParseClusterHealthTest, RefusesWhatElasticsearchDoesNotSend) {
+  v1::ClusterHealth health;
+  EXPECT_THAT(ParseClusterHealth(R"({"cluster_name":"x"})", &health), IsBadResponseAt(""));
+  EXPECT_THAT(ParseClusterHealth(R"({"status":1})", &health), IsBadResponseAt("status"));
+  EXPECT_THAT(ParseClusterHealth(R"({"status":"green","active_shards":4294967296})", &health),
+              IsBadResponseAt("active_shards"));
+  EXPECT_THAT(ParseClusterHealth("[]", &health).code(), absl::StatusCode::kInternal);
+  const std::string body = Fixture("cluster_health.json");
+  const size_t complete = body.find_last_of('}') + 1;
+  for (size_t length = 0; length < complete; ++length) {
+    EXPECT_EQ(ParseClusterHealth(absl::string_view(body.data(), length), &health).code(),
+              absl::StatusCode::kInternal)
+        << "prefix of " << length << " bytes";
+  }
+}
+
 }  // namespace
 }  // namespace esgw

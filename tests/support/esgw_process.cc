@@ -36,12 +36,20 @@ absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
   server->process_ = *std::move(process);
 
   int port = 0;
+  int metrics_port = 0;
   const auto started = WaitFor(
       [&] {
         std::ifstream in(port_file);
         std::string text;
-        return std::getline(in, text) &&
-               absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &port) && port > 0;
+        if (!std::getline(in, text) || !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &port) ||
+            port <= 0) {
+          return false;
+        }
+        // The second line, the /metrics port, is there when metrics are on.
+        if (std::getline(in, text)) {
+          return absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &metrics_port);
+        }
+        return true;
       },
       timeout, "esgw-server writes its port file");
   if (!started) {
@@ -49,6 +57,7 @@ absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
         absl::StrCat("esgw-server did not start: ", server->process_->Log()));
   }
   server->port_ = port;
+  server->metrics_port_ = metrics_port;
   server->channel_ = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
   return server;
 }

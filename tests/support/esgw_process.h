@@ -28,6 +28,8 @@ class EsgwProcess {
       absl::Duration timeout = absl::Seconds(20));
 
   int port() const { return port_; }
+  // The /metrics port, when the server was started with --metrics_listen; else 0.
+  int metrics_port() const { return metrics_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   Subprocess& process() { return *process_; }
@@ -36,6 +38,7 @@ class EsgwProcess {
   std::unique_ptr<Subprocess> process_;
   std::string dir_;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

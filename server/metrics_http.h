@@ -1,0 +1,41 @@
+// The HTTP listener behind --metrics_listen: GET /metrics answers the Prometheus text format
+// (RenderMetrics at each scrape); anything else is 404. Two worker
+// threads; a scrape renders in well under a millisecond for a pool of tens of nodes.
+// Thread-safe: Stop may be called from any thread; the render function must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace esgw {
+
+class MetricsHttpServer {
+ public:
+  // listen: "host:port", "[v6]:port" or ":port" (all interfaces); port 0 picks a free port.
+  // INVALID_ARGUMENT naming metrics_listen when it does not parse, UNAVAILABLE when it cannot
+  // be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& listen, std::function<std::string()> render);
+  ~MetricsHttpServer();
+
+  int port() const { return port_; }
+  // Stops listening and waits for the listener thread. Idempotent.
+  void Stop();
+
+ private:
+  MetricsHttpServer() = default;
+
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace esgw
