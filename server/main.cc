@@ -2,9 +2,11 @@
 // cleanly on SIGTERM or SIGINT. The only place that reads flags.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,10 +20,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pool/credentials.h"
 #include "pool/log.h"
+#include "pool/utf8.h"
+#include "server/config_file.h"
 #include "server/esgw_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -120,14 +125,85 @@ ABSL_FLAG(std::string, es_opaque_id, "per_request",
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 
+ABSL_FLAG(std::string, config, "",
+          "YAML or JSON file of flag values (flag_name: value); environment variables and "
+          "command-line flags override it. Also from env ESGW_CONFIG");
+ABSL_FLAG(bool, print_config, false,
+          "print the effective configuration (YAML, each value with where it came from; "
+          "secrets redacted) and exit");
+
 namespace {
 
-// Flags defined in this file may also come from ESGW_<UPPER_NAME>; the command line wins.
-// Returns false (having printed why) when a variable does not parse.
-bool ApplyEnvironment() {
+using FlagMap = std::map<std::string, absl::CommandLineFlag*>;
+
+// The flags this program defines, by name: the ones a config file and ESGW_* may set (config
+// and print_config excepted for the file). absl's own flags (--help, --flagfile ...) are not.
+FlagMap OwnFlags() {
+  FlagMap flags;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (!absl::StrContains(flag->Filename(), "server/main.cc")) continue;
-    const std::string env = absl::StrCat("ESGW_", absl::AsciiStrToUpper(name));
+    if (absl::StrContains(flag->Filename(), "server/main.cc")) flags[std::string(name)] = flag;
+  }
+  return flags;
+}
+
+std::string EnvName(absl::string_view flag) {
+  return absl::StrCat("ESGW_", absl::AsciiStrToUpper(flag));
+}
+
+// Where each flag's value came from, for --print_config; flags not listed have their default
+// or a command-line value.
+using Sources = std::map<std::string, std::string>;
+
+// --config=path or --config path on the command line, else env ESGW_CONFIG, else "".
+std::string ConfigPath(int argc, char** argv) {
+  std::string path;
+  if (const char* env = std::getenv("ESGW_CONFIG"); env != nullptr) path = env;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    for (absl::string_view prefix : {"--config=", "-config="}) {
+      if (absl::StartsWith(arg, prefix)) path = std::string(arg.substr(prefix.size()));
+    }
+    if ((arg == "--config" || arg == "-config") && i + 1 < argc) path = argv[i + 1];
+  }
+  return path;
+}
+
+// Sets flags from the config file. Returns false (having printed why) when the file cannot be
+// read, names an unknown key, or holds a value its flag does not accept.
+bool ApplyConfigFile(const std::string& path, const FlagMap& flags, Sources* sources) {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : flags) {
+    if (name != "config" && name != "print_config") names.push_back(name);
+  }
+  auto entries = esgw::LoadConfigFile(
+      path,
+      [&names](absl::string_view key) {
+        return std::binary_search(names.begin(), names.end(), std::string(key));
+      },
+      names);
+  if (!entries.ok()) {
+    std::fprintf(stderr, "esgw-server: --config: %s\n",
+                 std::string(entries.status().message()).c_str());
+    return false;
+  }
+  for (const esgw::ConfigEntry& entry : *entries) {
+    std::string error;
+    if (!flags.at(entry.key)->ParseFrom(entry.value, &error)) {
+      std::fprintf(stderr, "esgw-server: --config: %s:%d: key '%s': %s\n", path.c_str(), entry.line,
+                   entry.key.c_str(), error.c_str());
+      return false;
+    }
+    (*sources)[entry.key] = absl::StrCat(path, ":", entry.line);
+  }
+  return true;
+}
+
+// Flags may also come from ESGW_<UPPER_NAME>, over the config file. Returns false (having
+// printed why) when a variable does not parse.
+bool ApplyEnvironment(const FlagMap& flags, Sources* sources) {
+  for (const auto& [name, flag] : flags) {
+    const std::string env = EnvName(name);
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) continue;
     std::string error;
@@ -135,8 +211,80 @@ bool ApplyEnvironment() {
       std::fprintf(stderr, "esgw-server: %s: %s\n", env.c_str(), error.c_str());
       return false;
     }
+    (*sources)[name] = absl::StrCat("env ", env);
   }
   return true;
+}
+
+// A value as --print_config shows it: secrets (a flag named like one, a password in a URL)
+// replaced by <redacted>.
+std::string Redacted(const std::string& name, std::string value) {
+  const bool secret_name =
+      !absl::EndsWith(name, "_file") &&
+      (absl::StrContains(name, "password") || absl::StrContains(name, "secret") ||
+       absl::StrContains(name, "token") || absl::StrContains(name, "api_key"));
+  if (secret_name && !value.empty()) return "<redacted>";
+  // scheme://user:password@host -> scheme://user:<redacted>@host, for every URL in a list.
+  size_t at = 0;
+  while ((at = value.find("://", at)) != std::string::npos) {
+    const size_t start = at + 3;
+    const size_t end = value.find_first_of("/,", start);
+    const size_t userinfo_end = value.rfind('@', end == std::string::npos ? value.size() : end);
+    if (userinfo_end != std::string::npos && userinfo_end > start) {
+      const size_t colon = value.find(':', start);
+      if (colon != std::string::npos && colon < userinfo_end) {
+        value.replace(colon + 1, userinfo_end - colon - 1, "<redacted>");
+      }
+    }
+    at = start;
+  }
+  return value;
+}
+
+// Prints a start-up error. When it names a flag (as "--name..." or "name: ...") whose value came
+// from the config file or the environment, says where, since the operator may not be looking
+// at the command line at all.
+void StartupError(const Sources& sources, const std::string& message) {
+  absl::string_view rest = message;
+  absl::ConsumePrefix(&rest, "--");
+  const std::string name(rest.substr(0, rest.find_first_of(": ")));
+  const auto it = sources.find(name);
+  if (it == sources.end() || it->second == "flag") {
+    std::fprintf(stderr, "esgw-server: %s\n", message.c_str());
+  } else {
+    std::fprintf(stderr, "esgw-server: %s (%s from %s)\n", message.c_str(), name.c_str(),
+                 it->second.c_str());
+  }
+}
+
+// Marks the flags named on the command line (--name, --name=value, -name, --noname for a bool)
+// as coming from there.
+void NoteCommandLine(int argc, char** argv, const FlagMap& flags, Sources* sources) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "-")) continue;
+    absl::ConsumePrefix(&arg, "-");
+    std::string name(arg.substr(0, arg.find('=')));
+    if (!flags.contains(name) && absl::StartsWith(name, "no")) name = name.substr(2);
+    if (flags.contains(name)) (*sources)[name] = "flag";
+  }
+}
+
+// YAML a config file accepts back: every flag, double-quoted, with its source as a comment.
+void PrintConfig(const FlagMap& flags, const Sources& sources) {
+  std::printf("# esgw-server effective configuration; precedence: flag > env > file > default\n");
+  for (const auto& [name, flag] : flags) {
+    if (name == "config" || name == "print_config") continue;
+    const auto it = sources.find(name);
+    const std::string source = it != sources.end() ? it->second : "default";
+    // A JSON string is a YAML double-quoted scalar.
+    std::printf("%s: %s  # %s\n", name.c_str(),
+                esgw::JsonQuote(Redacted(name, flag->CurrentValue())).c_str(), source.c_str());
+  }
+  for (const char* env : {"ESGW_ES_PASSWORD", "ESGW_ES_API_KEY"}) {
+    if (std::getenv(env) != nullptr) std::printf("# %s is set (<redacted>)\n", env);
+  }
 }
 
 bool WritePortFile(const std::string& path, int port, int metrics_port) {
@@ -156,29 +304,43 @@ bool WritePortFile(const std::string& path, int port, int metrics_port) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "esgw-server: a gRPC gateway in front of Elasticsearch.\n"
-      "Every flag can also be set as an environment variable ESGW_<FLAG_NAME_IN_CAPITALS>;\n"
-      "flags on the command line win.\n"
+      "Every flag can also be set as an environment variable ESGW_<FLAG_NAME_IN_CAPITALS>\n"
+      "and in a YAML or JSON --config file (flag_name: value); a flag on the command line\n"
+      "beats the environment, which beats the file. --print_config shows the result.\n"
       "Example: esgw-server --listen=0.0.0.0:50051 --es_nodes=http://es-0:9200,http://es-1:9200");
   // Debian's abseil checks every Mutex acquisition for lock-order cycles (about 1 % of the
   // transport thread's time in a profile); the test builds keep that check, the server skips it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  if (!ApplyEnvironment()) return 2;
+  // flag > env > file > default: the file first, then the environment, then the command line,
+  // each overriding what came before.
+  const FlagMap flags = OwnFlags();
+  Sources sources;
+  if (const std::string config = ConfigPath(argc, argv);
+      !config.empty() && !ApplyConfigFile(config, flags, &sources)) {
+    return 2;
+  }
+  if (!ApplyEnvironment(flags, &sources)) return 2;
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::fprintf(stderr, "esgw-server: unexpected argument '%s' (flags look like --name=value)\n",
                  positional[1]);
     return 2;
   }
+  if (absl::GetFlag(FLAGS_print_config)) {
+    NoteCommandLine(argc, argv, flags, &sources);
+    PrintConfig(flags, sources);
+    return 0;
+  }
 
   esgw::LogLevel level;
   if (!esgw::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::fprintf(stderr, "esgw-server: --log_level must be debug, info, warning or error\n");
+    StartupError(sources, "--log_level must be debug, info, warning or error");
     return 2;
   }
   esgw::SetLogLevel(level);
   const std::string log_format = absl::GetFlag(FLAGS_log_format);
   if (log_format != "text" && log_format != "json") {
-    std::fprintf(stderr, "esgw-server: --log_format must be text or json\n");
+    StartupError(sources, "--log_format must be text or json");
     return 2;
   }
   esgw::SetLogJson(log_format == "json");
@@ -238,7 +400,7 @@ int main(int argc, char** argv) {
         {"sniff_mode", sniff_mode.status()},
         {"es_opaque_id", opaque_id.status()}}) {
     if (!status.ok()) {
-      std::fprintf(stderr, "esgw-server: --%s: %s\n", flag, std::string(status.message()).c_str());
+      StartupError(sources, absl::StrCat("--", flag, ": ", status.message()));
       return 2;
     }
   }
@@ -265,7 +427,7 @@ int main(int argc, char** argv) {
   options.ingest.batch_timeout = options.default_timeout;
   if (const absl::Status valid = esgw::ValidateIngestSettings(options.ingest, options.bulk);
       !valid.ok()) {
-    std::fprintf(stderr, "esgw-server: --%s\n", std::string(valid.message()).c_str());
+    StartupError(sources, absl::StrCat("--", valid.message()));
     return 2;
   }
   options.pool.mode = *pool_mode;
@@ -291,7 +453,7 @@ int main(int argc, char** argv) {
 
   auto server = esgw::EsgwServer::Start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "esgw-server: %s\n", std::string(server.status().message()).c_str());
+    StartupError(sources, std::string(server.status().message()));
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   const std::string port_file = absl::GetFlag(FLAGS_port_file);

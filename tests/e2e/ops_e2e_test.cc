@@ -22,6 +22,7 @@
 #include "tests/support/dev_cluster.h"
 #include "tests/support/esgw_process.h"
 #include "tests/support/prom_text.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
 namespace esgw {
@@ -398,6 +399,94 @@ TEST_F(OpsE2eTest, SigtermDrainsAnOpenIngestStream) {
   const auto exit_code = server_->process().Wait(absl::Seconds(5));
   ASSERT_TRUE(exit_code.ok()) << exit_code.status() << "\n" << server_->process().Log();
   EXPECT_EQ(*exit_code, 0);
+}
+
+// ---- --config: no cluster needed for what fails at start ----
+
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Runs esgw-server to its exit: {exit code, output}.
+std::pair<int, std::string> RunServer(std::vector<std::string> args,
+                                      std::vector<std::pair<std::string, std::string>> env = {}) {
+  args.insert(args.begin(), testing::BinDir() + "/esgw-server");
+  auto process = testing::Subprocess::Start(std::move(args), std::move(env));
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return {-1, ""};
+  const absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(10));
+  EXPECT_TRUE(code.ok()) << code.status();
+  return {code.value_or(-1), (*process)->Log()};
+}
+
+TEST(ConfigE2eTest, ABadKeyFailsAtStartNamingTheKeyAndItsLine) {
+  const std::string dir = testing::MakeTempDir("esgw-config").value();
+  const std::string path =
+      WriteFile(dir, "esgw.yaml", "# esgw\nselector: round_robin\nsniff_intervall: 5m\n");
+  const auto [code, log] = RunServer({"--config=" + path});
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(log, HasSubstr(path + ":3: unknown key 'sniff_intervall' (did you mean "
+                                    "'sniff_interval'?)"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("listening")));
+
+  // A value the flag refuses is named with its line too, in JSON as in YAML.
+  const std::string json = WriteFile(
+      dir, "esgw.json", "{\n  \"selector\": \"round_robin\",\n  \"dead_timeout\": \"soon\"\n}\n");
+  const auto [json_code, json_log] = RunServer({"--config=" + json});
+  EXPECT_EQ(json_code, 2);
+  EXPECT_THAT(json_log, HasSubstr(json + ":3: key 'dead_timeout'"));
+  // And a value only the server's own checks refuse says where it came from.
+  const std::string selector = WriteFile(dir, "selector.yaml", "selector: best\n");
+  const auto [selector_code, selector_log] = RunServer({"--config=" + selector});
+  EXPECT_EQ(selector_code, 2);
+  EXPECT_THAT(selector_log, HasSubstr("--selector: unknown selector"));
+  EXPECT_THAT(selector_log, HasSubstr("(selector from " + selector + ":1)"));
+}
+
+TEST(ConfigE2eTest, PrintConfigShowsFlagOverEnvOverFileOverDefaultWithSecretsRedacted) {
+  const std::string dir = testing::MakeTempDir("esgw-config").value();
+  const std::string path = WriteFile(dir, "esgw.yaml",
+                                     "selector: round_robin\n"
+                                     "max_retries: 5\n"
+                                     "dead_timeout: 2s\n"
+                                     "es_nodes:\n"
+                                     "  - http://elastic:hunter2@es-0:9200\n"
+                                     "  - http://es-1:9200\n");
+  const auto [code, out] = RunServer(
+      {"--config=" + path, "--selector=sticky", "--print_config"},
+      {{"ESGW_SELECTOR", "random"}, {"ESGW_MAX_RETRIES", "4"}, {"ESGW_ES_PASSWORD", "s3cret"}});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("selector: \"sticky\"  # flag\n"));
+  EXPECT_THAT(out, HasSubstr("max_retries: \"4\"  # env ESGW_MAX_RETRIES\n"));
+  EXPECT_THAT(out, HasSubstr("dead_timeout: \"2s\"  # " + path + ":3\n"));
+  EXPECT_THAT(out, HasSubstr("connect_timeout: \"1s\"  # default\n"));
+  EXPECT_THAT(out, HasSubstr("es_nodes: \"http://elastic:<redacted>@es-0:9200,http://es-1:9200\""));
+  EXPECT_THAT(out, HasSubstr("ESGW_ES_PASSWORD is set (<redacted>)"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(ConfigE2eTest, AJsonConfigFileConfiguresARunningServer) {
+  if (!testing::ExternalEsUrl().empty()) GTEST_SKIP() << "uses esgw-devcluster";
+  testing::DevCluster::Options cluster_options;
+  cluster_options.nodes = 2;
+  auto cluster = testing::DevCluster::Start(cluster_options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string dir = testing::MakeTempDir("esgw-config").value();
+  const std::string path =
+      WriteFile(dir, "esgw.json",
+                R"({"selector": "round_robin", "pool_mode": "static", "sniff_on_start": false})"
+                "\n");
+  auto server = testing::EsgwProcess::Start((*cluster)->SeedsFlag(), {"--config=" + path});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto admin = esgw::v1::Admin::NewStub((*server)->channel());
+  esgw::v1::PoolStats stats;
+  ASSERT_TRUE(admin->GetPoolStats(testing::CallContext().get(), {}, &stats).ok());
+  EXPECT_EQ(stats.selector(), "round_robin");
+  EXPECT_EQ(stats.pool_mode(), "static");
+  EXPECT_EQ(stats.sniffs_total(), 0);
 }
 
 }  // namespace
