@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "pool/error_info.h"
 #include "pool/failure_class.h"
+#include "pool/log.h"
 #include "pool/prober.h"
 
 namespace esgw {
@@ -243,10 +244,17 @@ void Sniffer::Admit(std::shared_ptr<Round> round) {
   if (!unreachable.empty()) {
     absl::StrAppend(&outcome, "; not admitted, unreachable: ", absl::StrJoin(unreachable, "; "));
   }
-  Finish(true, outcome, absl::OkStatus());
+  Finish(true, outcome, absl::OkStatus(), !unreachable.empty());
 }
 
-void Sniffer::Finish(bool ok, std::string outcome, absl::Status status) {
+void Sniffer::Finish(bool ok, std::string outcome, absl::Status status, bool unreachable) {
+  if (!ok) {
+    Log(LogLevel::kWarning, "sniff failed", {{"outcome", outcome}});
+  } else if (unreachable) {
+    Log(LogLevel::kWarning, "sniff found unreachable nodes", {{"outcome", outcome}});
+  } else {
+    Log(LogLevel::kDebug, "sniff done", {{"outcome", outcome}});
+  }
   pool_->RecordSniff(ok, std::move(outcome));
   const absl::Time now = options_.clock->Now();
   std::vector<Done> waiters;

@@ -97,7 +97,9 @@ class Sniffer {
   void Ask(std::shared_ptr<Round> round);
   void OnNodesHttp(std::shared_ptr<Round> round, NodePool::Lease lease, HttpResponse response);
   void Admit(std::shared_ptr<Round> round);
-  void Finish(bool ok, std::string outcome, absl::Status status);
+  // Records and logs the outcome (one line: a warning when the sniff failed or left sniffed
+  // nodes out as unreachable, debug otherwise), then answers the waiters.
+  void Finish(bool ok, std::string outcome, absl::Status status, bool unreachable = false);
 
   const Options options_;
   NodePool* const pool_;

@@ -188,11 +188,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
 void EsgwServer::Maintain() {
   prober_->RunOnce();
   if (sniffer_ != nullptr && options_.transport.clock->Now() >= sniffer_->NextSniffTime()) {
-    sniffer_->RunOnce([](absl::Status status) {
-      if (!status.ok()) {
-        Log(LogLevel::kWarning, "sniff failed", {{"error", status.message()}});
-      }
-    });
+    // The sniffer logs its outcome.
+    sniffer_->RunOnce([](absl::Status) {});
   }
   // Between pool events time alone can change usability (a no-ping node's deadline passing).
   health_->SetServing(pool_->HasUsableNode());

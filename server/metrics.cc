@@ -49,6 +49,12 @@ std::string PrometheusWriter::FormatValue(double value) {
   if (value == std::floor(value) && std::fabs(value) < 1e15) {
     return absl::StrCat(static_cast<int64_t>(value));
   }
+  // The shortest of these that reads back as the same double ("0.001", not
+  // "0.0010000000000000000208").
+  for (int precision : {15, 16}) {
+    std::string text = absl::StrFormat("%.*g", precision, value);
+    if (std::strtod(text.c_str(), nullptr) == value) return text;
+  }
   return absl::StrFormat("%.17g", value);
 }
 

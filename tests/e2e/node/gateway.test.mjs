@@ -154,6 +154,7 @@ function parsePortFile(text) {
 const packageDefinition = protoLoader.loadSync(
   [
     'esgw/v1/gateway.proto',
+    'esgw/v1/admin.proto',
     'grpc/health/v1/health.proto',
     'google/rpc/status.proto',
     'google/rpc/error_details.proto',
@@ -269,6 +270,7 @@ describe('esgw-server end to end (Node.js client)', () => {
   const externalUrl = process.env.ESGW_TEST_ES_URL;
   let gateway;
   let health;
+  let admin;
 
   before(
     async () => {
@@ -308,6 +310,7 @@ describe('esgw-server end to end (Node.js client)', () => {
       const credentials = grpc.credentials.createInsecure();
       gateway = new loaded.esgw.v1.Gateway(target, credentials);
       health = new loaded.grpc.health.v1.Health(target, credentials);
+      admin = new loaded.esgw.v1.Admin(target, credentials);
     },
     { timeout: 2 * STARTUP_TIMEOUT_MS + 5_000 },
   );
@@ -320,6 +323,7 @@ describe('esgw-server end to end (Node.js client)', () => {
     }
     gateway?.close();
     health?.close();
+    admin?.close();
     await Promise.all([...children].map(stopChild));
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   });
@@ -339,6 +343,47 @@ describe('esgw-server end to end (Node.js client)', () => {
       const response = await callOk(health, 'Check', { service });
       assert.equal(response.status, 'SERVING', `service "${service}"`);
     }
+  });
+
+  it('Admin GetHealth reports the gateway, its pool and the cluster health', async () => {
+    const report = await callOk(admin, 'GetHealth', {});
+    assert.equal(report.status, 'GATEWAY_STATUS_SERVING');
+    assert.ok(report.pool.alive >= 1, `pool: ${JSON.stringify(report.pool)}`);
+    assert.match(report.version, /^\d+\.\d+\.\d+$/);
+    assert.equal(report.cluster.error, '');
+    assert.ok(['green', 'yellow', 'red'].includes(report.cluster.status), report.cluster.status);
+    assert.ok(report.cluster.number_of_nodes >= 1, JSON.stringify(report.cluster));
+  });
+
+  it('Admin WatchPoolStats streams the pool at the interval asked until cancelled', async () => {
+    const stream = admin.WatchPoolStats({ interval: { seconds: 0, nanos: 100_000_000 } });
+    const messages = [];
+    const started = Date.now();
+    const ended = new Promise((resolve) => {
+      stream.on('data', (stats) => {
+        messages.push(stats);
+        if (messages.length === 4) stream.cancel();
+      });
+      stream.on('error', resolve);
+      stream.on('end', () => resolve(null));
+    });
+    const error = await ended;
+    assert.equal(error?.code, grpc.status.CANCELLED, `ended with ${error?.code} ${error?.details}`);
+    assert.equal(messages.length, 4);
+    for (const stats of messages) assert.ok(stats.nodes.length >= 1);
+    // Four messages 100 ms apart: the first at once, the fourth about 300 ms later.
+    assert.ok(Date.now() - started >= 250, `took ${Date.now() - started} ms`);
+  });
+
+  it('Admin WatchPoolStats refuses an interval under 100 ms as INVALID_ARGUMENT', async () => {
+    const stream = admin.WatchPoolStats({ interval: { nanos: 5_000_000 } });
+    const error = await new Promise((resolve) => {
+      stream.on('data', () => {});
+      stream.on('error', resolve);
+      stream.on('end', () => resolve(null));
+    });
+    assert.equal(error?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(error.details, /interval: must be between 100ms and 1h/);
   });
 
   it('Search with body_json returns hits from products', async () => {
