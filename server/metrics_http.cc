@@ -29,6 +29,9 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   server->http_ = std::make_unique<httplib::Server>();
   httplib::Server& http = *server->http_;
   http.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Headers and body go out in separate writes; without this a keep-alive scraper waits out
+  // delayed ACKs (about 20 ms a scrape instead of 0.2 ms).
+  http.set_tcp_nodelay(true);
   http.set_read_timeout(std::chrono::seconds(5));
   http.set_write_timeout(std::chrono::seconds(5));
   http.Get("/metrics", [render](const httplib::Request&, httplib::Response& response) {
