@@ -8,10 +8,6 @@
 #include "server/grpc_status.h"
 #include "server/pool_stats.h"
 
-#ifndef ESGW_VERSION
-#define ESGW_VERSION "unknown"
-#endif
-
 namespace esgw {
 namespace {
 
@@ -211,7 +207,7 @@ grpc::ServerUnaryReactor* AdminService::GetHealth(grpc::CallbackServerContext* c
         TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(*snapshot.last_sniff_time));
   }
   pool->set_last_sniff_outcome(snapshot.last_sniff_outcome);
-  response->set_version(ESGW_VERSION);
+  response->set_version(options_.version);
   *response->mutable_uptime() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(options_.clock->Now() - started_));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

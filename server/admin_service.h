@@ -34,6 +34,8 @@ class AdminService final : public esgw::v1::Admin::CallbackService {
     const HealthService* health = nullptr;
     ClusterHealthCache* cluster_health = nullptr;
     const Clock* clock = &RealClock::Get();
+    // esgw's version, for GetHealth.
+    std::string version = "";
     // WatchPoolStats interval when the request sets none, and the bounds of a requested one.
     absl::Duration default_watch_interval = absl::Seconds(1);
     absl::Duration min_watch_interval = absl::Milliseconds(100);

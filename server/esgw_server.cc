@@ -117,7 +117,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                             .timers = server->timers_.get(),
                             .health = server->health_.get(),
                             .cluster_health = server->cluster_health_.get(),
-                            .clock = clock});
+                            .clock = clock,
+                            .version = ESGW_VERSION});
   const std::vector<std::string> services = {
       gateway_name, admin_name, std::string(grpc::health::v1::Health::service_full_name()),
       "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"};
@@ -125,6 +126,19 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   // Every method's series exist from the start, at zero.
   for (const std::string& name : services) server->calls_.metrics().RegisterService(name);
 
+  // Before the gRPC server, so that a /metrics address that cannot be bound fails the start
+  // before anything serves.
+  if (!options.metrics_listen.empty()) {
+    const EsgwServer* self = server.get();
+    ESGW_ASSIGN_OR_RETURN(server->metrics_,
+                          MetricsHttpServer::Start(options.metrics_listen, [self] {
+                            return RenderMetrics({.grpc = &self->calls_.metrics(),
+                                                  .pool = self->pool_.get(),
+                                                  .transport = self->transport_.get(),
+                                                  .health = self->health_.get(),
+                                                  .version = ESGW_VERSION});
+                          }));
+  }
   // The v1alpha plugin must be registered before the builder exists: the builder takes its
   // plugins from a process-wide list in its constructor.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -157,17 +171,6 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen: cannot serve gRPC on '", options.listen,
                                                "' (address in use or not valid)"));
-  }
-  if (!options.metrics_listen.empty()) {
-    const EsgwServer* self = server.get();
-    ESGW_ASSIGN_OR_RETURN(server->metrics_,
-                          MetricsHttpServer::Start(options.metrics_listen, [self] {
-                            return RenderMetrics({.grpc = &self->calls_.metrics(),
-                                                  .pool = self->pool_.get(),
-                                                  .transport = self->transport_.get(),
-                                                  .health = self->health_.get(),
-                                                  .version = ESGW_VERSION});
-                          }));
   }
   // Seeds start alive, so the gateway serves at once; the maintenance tick keeps health in step.
   server->health_->SetServing(server->pool_->HasUsableNode());

@@ -445,6 +445,12 @@ TEST(ConfigE2eTest, ABadKeyFailsAtStartNamingTheKeyAndItsLine) {
   EXPECT_THAT(selector_log, HasSubstr("(selector from " + selector + ":1)"));
 }
 
+TEST(ConfigE2eTest, AMetricsAddressThatDoesNotParseFailsAtStart) {
+  const auto [code, log] = RunServer({"--metrics_listen=nonsense", "--listen=127.0.0.1:0"});
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(log, HasSubstr("metrics_listen: expected host:port"));
+}
+
 TEST(ConfigE2eTest, PrintConfigShowsFlagOverEnvOverFileOverDefaultWithSecretsRedacted) {
   const std::string dir = testing::MakeTempDir("esgw-config").value();
   const std::string path = WriteFile(dir, "esgw.yaml",
