@@ -169,16 +169,15 @@ grpc::ServerWriteReactor<esgw::v1::PoolStats>* AdminService::WatchPoolStats(
     }
   }
   auto* watcher = new Watcher(this, interval);
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) {
-      watcher->End(ShuttingDown());
-      watchers_.insert(watcher);  // OnDone removes it
-      return watcher;
-    }
-    watchers_.insert(watcher);
+  // Under mu_ (as Shutdown ends watchers), so that Shutdown cannot finish the stream, and
+  // OnDone delete it, between its registration and its first message.
+  absl::MutexLock lock(&mu_);
+  watchers_.insert(watcher);  // OnDone removes it
+  if (shut_down_) {
+    watcher->End(ShuttingDown());
+  } else {
+    watcher->Send();
   }
-  watcher->Send();
   return watcher;
 }
 

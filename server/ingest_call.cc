@@ -39,13 +39,16 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
           absl::FromChrono(client_deadline - std::chrono::system_clock::now());
       deadline_ = options.clock->Now() + std::max(remaining, absl::ZeroDuration());
     }
-    {
-      absl::MutexLock lock(&mu_);
-      reading_ = true;
-    }
-    StartRead(&request_);
-    // After the first StartRead: a drain may finish the call at once.
+    // Registered before the first read, so that OnDone (which deregisters) cannot run before
+    // Add. A stream that starts while shutdown drains is finished in Add, and never read.
     if (options_.streams != nullptr) options_.streams->Add(this);
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    reading_ = true;
+    // Under mu_, so that a drain from another thread cannot finish the call before its first
+    // read is started (a read started after Finish could outlive the reactor). gRPC never runs
+    // a server reaction inline from StartRead, so OnReadDone cannot deadlock on mu_ here.
+    StartRead(&request_);
   }
 
   void Drain() override {
