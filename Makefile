@@ -3,6 +3,8 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 ESGW_WERROR ?= OFF
 ESGW_SANITIZE ?=
+# OFF builds only the programs (the container image does this).
+ESGW_BUILD_TESTS ?= ON
 JOBS ?= $(shell nproc)
 NODE_DIR := tests/e2e/node
 
@@ -21,11 +23,13 @@ node-deps: deps
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)"
+	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)" \
+	  -DESGW_BUILD_TESTS=$(ESGW_BUILD_TESTS)
 
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)"
+	  -DESGW_WERROR=$(ESGW_WERROR) -DESGW_SANITIZE="$(ESGW_SANITIZE)" \
+	  -DESGW_BUILD_TESTS=$(ESGW_BUILD_TESTS)
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)

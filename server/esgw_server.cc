@@ -106,8 +106,10 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                               .ingest = options.ingest});
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());
   const std::string admin_name(esgw::v1::Admin::service_full_name());
-  server->health_ =
-      std::make_unique<HealthService>(std::vector<std::string>{gateway_name, admin_name});
+  // Readiness follows the pool; liveness (esgw.v1.Admin, whose RPCs work without Elasticsearch)
+  // follows the maintenance tick, so a wedged timer thread or pool lock is seen by probes.
+  server->health_ = std::make_unique<HealthService>(HealthService::Options{
+      .services = {gateway_name}, .liveness_services = {admin_name}, .clock = clock});
   server->cluster_health_ = std::make_unique<ClusterHealthCache>(ClusterHealthCache::Options{
       .dispatcher = server->dispatcher_.get(), .clock = clock, .ttl = options.cluster_health_ttl});
   server->admin_ = std::make_unique<AdminService>(

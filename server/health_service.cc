@@ -72,16 +72,29 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   friend class HealthService;
 };
 
-HealthService::HealthService(const std::vector<std::string>& services)
-    : services_(services.begin(), services.end()) {
+HealthService::HealthService(Options options)
+    : options_(std::move(options)),
+      services_(options_.services.begin(), options_.services.end()),
+      liveness_services_(options_.liveness_services.begin(), options_.liveness_services.end()),
+      last_renewed_(options_.clock->Now()) {
   services_.insert("");
 }
 
 HealthService::~HealthService() = default;
 
 HealthService::ServingStatus HealthService::StatusOf(const std::string& service) const {
+  if (liveness_services_.contains(service)) {
+    return options_.clock->Now() - last_renewed_ <= options_.liveness_timeout
+               ? HealthCheckResponse::SERVING
+               : HealthCheckResponse::NOT_SERVING;
+  }
   if (!services_.contains(service)) return HealthCheckResponse::SERVICE_UNKNOWN;
   return serving_ && !shut_down_ ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
+}
+
+HealthService::ServingStatus HealthService::StatusFor(const std::string& service) const {
+  absl::MutexLock lock(&mu_);
+  return StatusOf(service);
 }
 
 void HealthService::NotifyAll() {
@@ -90,9 +103,13 @@ void HealthService::NotifyAll() {
 
 void HealthService::SetServing(bool serving) {
   absl::MutexLock lock(&mu_);
-  if (shut_down_ || serving_ == serving) return;
-  serving_ = serving;
-  NotifyAll();
+  const absl::Time now = options_.clock->Now();
+  // A liveness name that had gone stale is back: its watchers hear of it now.
+  const bool liveness_changed = now - last_renewed_ > options_.liveness_timeout;
+  last_renewed_ = now;
+  const bool readiness_changed = !shut_down_ && serving_ != serving;
+  if (readiness_changed) serving_ = serving;
+  if (liveness_changed || readiness_changed) NotifyAll();
 }
 
 void HealthService::Shutdown() {

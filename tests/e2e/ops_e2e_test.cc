@@ -207,6 +207,13 @@ TEST_F(OpsE2eTest, HealthWatchGoesNotServingWithEveryNodeDownAndBack) {
   ASSERT_TRUE(WaitFor(
       [&] { return statuses().back() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
       absl::Seconds(5), "Watch reports NOT_SERVING with every node dead"));
+  // Liveness is the process's own: a Kubernetes liveness probe on esgw.v1.Admin must not restart
+  // every replica because Elasticsearch is down.
+  grpc::health::v1::HealthCheckRequest liveness;
+  liveness.set_service("esgw.v1.Admin");
+  grpc::health::v1::HealthCheckResponse alive;
+  ASSERT_TRUE(health_->Check(testing::CallContext().get(), liveness, &alive).ok());
+  EXPECT_EQ(alive.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Revive(i).ok());
   ASSERT_TRUE(
