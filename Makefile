@@ -6,7 +6,8 @@ ESGW_SANITIZE ?=
 # OFF builds only the programs (the container image does this).
 ESGW_BUILD_TESTS ?= ON
 JOBS ?= $(shell nproc)
-NODE_DIR := tests/e2e/node
+# npm packages of the Node.js tests: the gRPC client e2e test and the deploy/ checks.
+NODE_DIRS := tests/e2e/node tests/deploy
 
 .PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e bench format clean
 
@@ -16,10 +17,12 @@ deps:
 	@scripts/deps.sh
 
 node-deps: deps
-	@if [ ! -d $(NODE_DIR)/node_modules ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules ]; then \
-	  echo "deps: npm ci in $(NODE_DIR)"; \
-	  (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error) && touch $(NODE_DIR)/node_modules; \
-	fi
+	@for dir in $(NODE_DIRS); do \
+	  if [ ! -d $$dir/node_modules ] || [ $$dir/package-lock.json -nt $$dir/node_modules ]; then \
+	    echo "deps: npm ci in $$dir"; \
+	    (cd $$dir && npm ci --no-audit --no-fund --loglevel=error) && touch $$dir/node_modules || exit 1; \
+	  fi; \
+	done
 
 $(BUILD_DIR)/build.ninja: | deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \

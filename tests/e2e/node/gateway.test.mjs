@@ -9,12 +9,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+import { parsePortFile, Processes } from '../../support/node/processes.mjs';
+import { structFromJson } from '../../support/node/protojson.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../../..');
@@ -54,100 +54,11 @@ const protoLoader = await importDependency('@grpc/proto-loader');
 
 // ---- child processes ------------------------------------------------------------------------
 
-const children = new Set();
-let tmpDir; // port files; removed when the tests end
-
-function killAllNow() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
-}
-// Last resort when the runner exits or is told to stop before after() ran.
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    killAllNow();
-    process.exit(128 + os.constants.signals[signal]);
-  });
-}
-
-// Starts a binary from BIN_DIR, keeping the tail of its output for error messages.
-function startChild(name, args) {
-  const file = path.join(BIN_DIR, name);
-  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: build it first (make build)`);
-  // Our binaries read ESGW_<FLAG> from the environment; do not hand them the test's own.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('ESGW_')),
-  );
-  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.label = name;
-  child.output = '';
-  const keep = (chunk) => {
-    child.output = (child.output + chunk.toString()).slice(-8192);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  child.on('error', (err) => keep(`spawn error: ${err.message}\n`));
-  children.add(child);
-  return child;
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  // Cancel the grace timer once the child is gone, or it would hold the runner open.
-  const grace = new AbortController();
-  const stopped = await Promise.race([
-    exited.then(() => true),
-    sleep(STOP_TIMEOUT_MS, false, { signal: grace.signal }).catch(() => true),
-  ]);
-  grace.abort();
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-// Polls `file` until parse(text) returns a value other than undefined. Fails after
-// STARTUP_TIMEOUT_MS or as soon as the child exits, with the child's output in the message.
-async function waitForPortFile(child, file, parse) {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    if (fs.existsSync(file)) {
-      const value = parse(fs.readFileSync(file, 'utf8'));
-      if (value !== undefined) return value;
-    }
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `${child.label} exited (${child.exitCode ?? child.signalCode}) before writing ` +
-          `${file}; its output:\n${child.output}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${child.label} did not write ${file} within ${STARTUP_TIMEOUT_MS} ms; ` +
-          `its output:\n${child.output}`,
-      );
-    }
-    await sleep(50);
-  }
-}
-
-function parseClusterFile(text) {
-  try {
-    const value = JSON.parse(text);
-    return Array.isArray(value.nodes) && value.nodes.length > 0 ? value : undefined;
-  } catch {
-    return undefined; // not fully written yet
-  }
-}
-
-function parsePortFile(text) {
-  const match = /^(\d+)\s*$/.exec(text);
-  return match && Number(match[1]) > 0 ? Number(match[1]) : undefined;
-}
+const processes = new Processes({
+  binDir: BIN_DIR,
+  startupTimeoutMs: STARTUP_TIMEOUT_MS,
+  stopTimeoutMs: STOP_TIMEOUT_MS,
+});
 
 // ---- gRPC helpers ---------------------------------------------------------------------------
 
@@ -211,26 +122,7 @@ async function callFails(client, method, request, code) {
   return error;
 }
 
-// JSON value -> google.protobuf.Value object. proto-loader serves Struct from protobufjs's
-// bundled well-known types, whose field names may be camelCase whatever keepCase says, so the
-// names are looked up in the loaded definition.
-const valueFieldNames = new Set(
-  packageDefinition['google.protobuf.Value'].type.field.map((field) => field.name),
-);
-const valueField = (snake, camel) => (valueFieldNames.has(snake) ? snake : camel);
-function toValue(json) {
-  if (json === null) return { [valueField('null_value', 'nullValue')]: 'NULL_VALUE' };
-  if (typeof json === 'number') return { [valueField('number_value', 'numberValue')]: json };
-  if (typeof json === 'string') return { [valueField('string_value', 'stringValue')]: json };
-  if (typeof json === 'boolean') return { [valueField('bool_value', 'boolValue')]: json };
-  if (Array.isArray(json)) {
-    return { [valueField('list_value', 'listValue')]: { values: json.map(toValue) } };
-  }
-  return { [valueField('struct_value', 'structValue')]: toStruct(json) };
-}
-function toStruct(object) {
-  return { fields: Object.fromEntries(Object.entries(object).map(([k, v]) => [k, toValue(v)])) };
-}
+const toStruct = (object) => structFromJson(packageDefinition, object);
 
 // The google.rpc.ErrorInfo details of a failed call, from its grpc-status-details-bin trailer.
 function errorInfos(error) {
@@ -256,7 +148,10 @@ function assertHits(response, nodes) {
   }
   assert.ok(Number(response.total?.value) > 0, `total: ${JSON.stringify(response.total)}`);
   if (nodes) {
-    assert.ok(nodes.includes(response.served_by), `served_by ${response.served_by} not in ${nodes}`);
+    assert.ok(
+      nodes.includes(response.served_by),
+      `served_by ${response.served_by} not in ${nodes}`,
+    );
   } else {
     // A real cluster: esgw may dial sniffed publish addresses we cannot know here.
     assert.ok(response.served_by.length > 0, 'served_by is empty');
@@ -274,37 +169,28 @@ describe('esgw-server end to end (Node.js client)', () => {
 
   before(
     async () => {
-      tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esgw-e2e-node-'));
-
       let seeds;
       const external = externalUrl;
       if (external) {
         const match = /^http:\/\/([^/@]+?)\/?$/.exec(external);
         assert.ok(match, `ESGW_TEST_ES_URL must be http://host:port, got '${external}'`);
-        const loader = startChild('esgw-devcluster', [`--load_sample_data_into=${match[1]}`]);
-        const code = await new Promise((resolve) => loader.once('exit', resolve));
+        const loader = processes.start('esgw-devcluster', [`--load_sample_data_into=${match[1]}`]);
+        const { code } = await loader.exited;
         assert.equal(code, 0, `loading the sample data failed:\n${loader.output}`);
         nodes = null;
         seeds = `http://${match[1]}`;
       } else {
-        const clusterFile = path.join(tmpDir, 'cluster.json');
-        const cluster = startChild('esgw-devcluster', [
-          '--nodes=3',
-          '--base_port=0',
-          '--sample_data',
-          `--port_file=${clusterFile}`,
-        ]);
-        ({ nodes } = await waitForPortFile(cluster, clusterFile, parseClusterFile));
+        nodes = await processes.startDevCluster();
         seeds = nodes.map((node) => `http://${node}`).join(',');
       }
 
-      const serverPortFile = path.join(tmpDir, 'server.port');
-      const server = startChild('esgw-server', [
+      const serverPortFile = processes.tmpPath('server.port');
+      const server = processes.start('esgw-server', [
         '--listen=127.0.0.1:0',
         `--es_nodes=${seeds}`,
         `--port_file=${serverPortFile}`,
       ]);
-      const port = await waitForPortFile(server, serverPortFile, parsePortFile);
+      const { grpc: port } = await processes.waitForPortFile(server, serverPortFile, parsePortFile);
 
       const target = `127.0.0.1:${port}`;
       const credentials = grpc.credentials.createInsecure();
@@ -324,8 +210,7 @@ describe('esgw-server end to end (Node.js client)', () => {
     gateway?.close();
     health?.close();
     admin?.close();
-    await Promise.all([...children].map(stopChild));
-    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+    await processes.stopAll();
   });
 
   it('Health reports SERVING for "" and esgw.v1.Gateway', async () => {
@@ -460,7 +345,11 @@ describe('esgw-server end to end (Node.js client)', () => {
     const messages = [
       { index: SCRATCH_INDEX, ops: [1, 2, 3].map(op) },
       { ops: [4, 5].map(op) },
-      { ops: [{ type: 'OP_TYPE_INDEX', index: '../_cluster/settings', seq: '6', source_json: '{}' }] },
+      {
+        ops: [
+          { type: 'OP_TYPE_INDEX', index: '../_cluster/settings', seq: '6', source_json: '{}' },
+        ],
+      },
     ];
     const outcome = await ingest(gateway, messages);
     assert.equal(outcome.error, undefined, `Ingest failed: ${outcome.error?.details}`);
