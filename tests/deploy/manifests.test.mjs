@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parsePortFile, Processes } from '../support/node/processes.mjs';
+import { importDependencies, parsePortFile, Processes } from '../support/node/processes.mjs';
 import { fromProtoJson } from '../support/node/protojson.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -34,19 +34,11 @@ const CALL_TIMEOUT_MS = 10_000;
 const EXIT_MARGIN_S = 5;
 
 const require = createRequire(import.meta.url);
-async function importDependency(name) {
-  try {
-    return await import(name);
-  } catch (err) {
-    throw new Error(
-      `cannot load ${name}: run \`make node-deps\` (npm ci in ${HERE}): ${err.message}`,
-    );
-  }
-}
-const YAML = await importDependency('yaml');
-const ts = (await importDependency('typescript')).default;
-const grpc = await importDependency('@grpc/grpc-js');
-const protoLoader = await importDependency('@grpc/proto-loader');
+const [YAML, { default: ts }, grpc, protoLoader] = await importDependencies(
+  (name) => import(name),
+  HERE,
+  ['yaml', 'typescript', '@grpc/grpc-js', '@grpc/proto-loader'],
+);
 
 // ---- YAML ----------------------------------------------------------------------------------
 

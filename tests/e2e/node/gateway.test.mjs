@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { parsePortFile, Processes } from '../../support/node/processes.mjs';
+import { importDependencies, parsePortFile, Processes } from '../../support/node/processes.mjs';
 import { structFromJson } from '../../support/node/protojson.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -38,19 +38,10 @@ const LOADER_OPTIONS = {
   oneofs: true,
 };
 
-// The npm packages come from `npm ci` in this folder (`make node-deps`); say so when they are
-// missing instead of failing with a bare module-not-found.
-async function importDependency(name) {
-  try {
-    return await import(name);
-  } catch (err) {
-    throw new Error(
-      `cannot load ${name}: run \`make node-deps\` (npm ci in ${HERE}): ${err.message}`,
-    );
-  }
-}
-const grpc = await importDependency('@grpc/grpc-js');
-const protoLoader = await importDependency('@grpc/proto-loader');
+const [grpc, protoLoader] = await importDependencies((name) => import(name), HERE, [
+  '@grpc/grpc-js',
+  '@grpc/proto-loader',
+]);
 
 // ---- child processes ------------------------------------------------------------------------
 

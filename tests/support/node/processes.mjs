@@ -1,7 +1,8 @@
 // Child processes for the Node.js tests: starts esgw's binaries from the build, keeps the tail of
 // their output for error messages, waits for their port files, and stops them — with SIGTERM
 // and a grace period when a test ends, and with SIGKILL when the runner itself exits or is told
-// to stop. Only Node.js built-ins, so that tests with their own node_modules can share it.
+// to stop. Only Node.js built-ins, so that tests with their own node_modules can share it;
+// also how those tests import their npm packages.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -142,4 +143,22 @@ export function parsePortFile(text) {
   const match = /^(\d+)\n(?:(\d+)\n)?$/.exec(text);
   if (!match || Number(match[1]) <= 0) return undefined;
   return { grpc: Number(match[1]), metrics: match[2] ? Number(match[2]) : 0 };
+}
+
+// Imports the npm packages a test names, which come from `npm ci` in the test's folder
+// (`make node-deps`); says so when they are missing instead of failing with a bare
+// module-not-found. `load` is the test's own `(name) => import(name)`, so that names resolve
+// from the test's folder rather than from this file's.
+export async function importDependencies(load, folder, names) {
+  const modules = [];
+  for (const name of names) {
+    try {
+      modules.push(await load(name));
+    } catch (err) {
+      throw new Error(
+        `cannot load ${name}: run \`make node-deps\` (npm ci in ${folder}): ${err.message}`,
+      );
+    }
+  }
+  return modules;
 }
