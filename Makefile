@@ -13,8 +13,10 @@ NODE_DIRS := tests/e2e/node tests/deploy
 
 all: build
 
+# DEPS=build installs only what building the programs needs (the container image does this).
+DEPS ?= test
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh $(DEPS)
 
 node-deps: deps
 	@for dir in $(NODE_DIRS); do \

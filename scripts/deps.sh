@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
-# Installs the Debian packages esgw needs to build and test, when any is missing.
-# Idempotent and silent when everything is already present. Usage: scripts/deps.sh [bench]
+# Installs the Debian packages esgw needs, when any is missing. Idempotent and silent when
+# everything is already present. Usage: scripts/deps.sh [build|test|bench]
+#   build  what building the programs needs (the container image's build stage)
+#   test   build, plus the test suites' needs (the default; `make test`)
+#   bench  test, plus the benchmark tools (`make bench`)
 set -euo pipefail
 
+mode="${1:-test}"
+case "$mode" in
+  build | test | bench) ;;
+  *)
+    echo "deps: unknown set '$mode' (build, test or bench)" >&2
+    exit 2
+    ;;
+esac
+
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git make
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcurl4-openssl-dev libsimdjson-dev libcpp-httplib-dev nlohmann-json3-dev
   libyaml-cpp-dev
   zlib1g-dev libssl-dev openssl
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
-  clang-format-14 curl
+  # libcurl only recommends it, and apt is run without recommendations: the CA bundle that
+  # https Elasticsearch nodes are verified against.
+  ca-certificates
 )
-if [[ "${1:-}" == "bench" ]]; then
+if [[ "$mode" != build ]]; then
+  packages+=(libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format-14 curl tmux)
+  # Node.js runs the other-language client tests; Debian's nodejs and npm when none is installed.
+  if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+  if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
+fi
+if [[ "$mode" == bench ]]; then
   packages+=(nginx-light wrk nghttp2-client gnuplot-nox linux-perf valgrind)
 fi
-# Node.js runs the other-language client tests; Debian's nodejs and npm when none is installed.
-if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
-if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
