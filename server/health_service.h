@@ -32,10 +32,11 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
 
   struct Options {
     // Readiness names answered besides ""; they start NOT_SERVING.
-    std::vector<std::string> services;
+    std::vector<std::string> services = {};
     // Liveness names; SERVING from construction until SetServing has not been called for
     // liveness_timeout.
-    std::vector<std::string> liveness_services;
+    std::vector<std::string> liveness_services = {};
+    // Required; measures how long ago SetServing was called.
     const Clock* clock = nullptr;
     absl::Duration liveness_timeout = absl::Seconds(10);
   };

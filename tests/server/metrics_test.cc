@@ -85,7 +85,7 @@ TEST(RenderMetricsTest, ShowsGrpcCountersAndEveryNodeOfThePool) {
   search->handled[0] += 2;
   search->handled[14] += 1;
   search->handling.Observe(absl::Milliseconds(5));
-  HealthService health({});
+  HealthService health({.clock = &clock});
   health.SetServing(true);
 
   const std::string text =
