@@ -6,7 +6,8 @@ ESGW_SANITIZE ?=
 # OFF builds only the programs (the container image does this).
 ESGW_BUILD_TESTS ?= ON
 JOBS ?= $(shell nproc)
-# npm packages of the Node.js tests: the gRPC client e2e test and the deploy/ checks.
+# npm packages of the Node.js tests: the gRPC client e2e test, the deploy/ checks and the Node.js
+# client example.
 NODE_DIRS := tests/e2e/node tests/deploy
 
 .PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e bench format clean
