@@ -8,7 +8,7 @@ ESGW_BUILD_TESTS ?= ON
 JOBS ?= $(shell nproc)
 # npm packages of the Node.js tests: the gRPC client e2e test, the deploy/ checks and the Node.js
 # client example.
-NODE_DIRS := tests/e2e/node tests/deploy
+NODE_DIRS := tests/e2e/node tests/deploy client/examples/node
 
 .PHONY: all deps node-deps configure build run test test-unit test-integration test-e2e bench format clean
 
