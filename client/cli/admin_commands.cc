@@ -1,6 +1,7 @@
 // esgw-cli health, stats, sniff and watch.
 #include <algorithm>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -99,14 +100,17 @@ int RunHealth(Cli& cli, const std::vector<std::string>& args) {
   return report->status() == v1::GATEWAY_STATUS_SERVING ? kExitOk : kExitFailed;
 }
 
-int RunStats(Cli& cli, const std::vector<std::string>& args) {
+// stats and sniff: one call that returns the pool, shown as the node table or as JSON.
+int RunPoolCommand(Cli& cli, const std::vector<std::string>& args, const CommandHelp& help,
+                   absl::string_view json_help,
+                   absl::FunctionRef<absl::StatusOr<v1::PoolStats>(client::Client&)> call) {
   bool json = false;
   FlagSet flags;
-  flags.AddBool("json", &json, "print the PoolStats as JSON");
-  if (int code = ParseSimple(cli, kStatsHelp, args, flags); code >= 0) return code;
-  std::unique_ptr<client::Client> client = cli.Connect(kStatsHelp);
+  flags.AddBool("json", &json, std::string(json_help));
+  if (int code = ParseSimple(cli, help, args, flags); code >= 0) return code;
+  std::unique_ptr<client::Client> client = cli.Connect(help);
   if (client == nullptr) return kExitUsage;
-  absl::StatusOr<v1::PoolStats> stats = client->GetPoolStats({.cancel = &cli.cancel()});
+  absl::StatusOr<v1::PoolStats> stats = call(*client);
   if (!stats.ok()) return cli.RpcError(stats.status());
   if (json) {
     cli.PrintJson(*stats);
@@ -116,21 +120,16 @@ int RunStats(Cli& cli, const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int RunStats(Cli& cli, const std::vector<std::string>& args) {
+  return RunPoolCommand(
+      cli, args, kStatsHelp, "print the PoolStats as JSON",
+      [&](client::Client& client) { return client.GetPoolStats({.cancel = &cli.cancel()}); });
+}
+
 int RunSniff(Cli& cli, const std::vector<std::string>& args) {
-  bool json = false;
-  FlagSet flags;
-  flags.AddBool("json", &json, "print the PoolStats after the sniff as JSON");
-  if (int code = ParseSimple(cli, kSniffHelp, args, flags); code >= 0) return code;
-  std::unique_ptr<client::Client> client = cli.Connect(kSniffHelp);
-  if (client == nullptr) return kExitUsage;
-  absl::StatusOr<v1::PoolStats> stats = client->Sniff({.cancel = &cli.cancel()});
-  if (!stats.ok()) return cli.RpcError(stats.status());
-  if (json) {
-    cli.PrintJson(*stats);
-  } else {
-    PrintPool(cli, *stats);
-  }
-  return kExitOk;
+  return RunPoolCommand(
+      cli, args, kSniffHelp, "print the PoolStats after the sniff as JSON",
+      [&](client::Client& client) { return client.Sniff({.cancel = &cli.cancel()}); });
 }
 
 int RunWatch(Cli& cli, const std::vector<std::string>& args) {
