@@ -3,13 +3,9 @@
 // what a user sees (stdout, stderr, exit codes) for search, count, get, health, stats, sniff and
 // watch, the help pages, usage errors (exit 2) and an unreachable server (exit 1). Output here is
 // never a terminal, so it must be plain: no escape sequences, lines of at most 80 columns.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -33,6 +29,7 @@ namespace {
 using ::testing::AllOf;
 using testing::CliResult;
 using testing::CliRunner;
+using testing::ClosedPort;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
@@ -64,19 +61,6 @@ Message ParseJson(const std::string& json) {
   const auto status = google::protobuf::util::JsonStringToMessage(json, &message, options);
   EXPECT_TRUE(status.ok()) << status.ToString() << " in " << json;
   return message;
-}
-
-// A loopback port with nothing listening on it.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 class CliE2eTest : public ::testing::Test {

@@ -23,6 +23,10 @@ struct CliResult {
 // text in single quotes for sh, with embedded single quotes escaped.
 std::string ShellQuote(const std::string& text);
 
+// A loopback port with nothing listening on it (bound and released; 0 if no port could be had),
+// for cases that need a server that is not there.
+int ClosedPort();
+
 class CliRunner {
  public:
   // Makes a scratch directory for the captured output and inputs. INTERNAL when it cannot.
