@@ -47,6 +47,11 @@ void ToPoolStats(const PoolSnapshot& snapshot, const CurlTransport* transport,
     stats->set_scheme(node.info.endpoint.scheme);
     stats->set_weight(node.weight);
     stats->set_seed(node.info.seed);
+    esgw::v1::LatencyHistogram* latency = stats->mutable_latency();
+    for (double bound : kLatencyBucketsSeconds) latency->add_upper_bounds_seconds(bound);
+    for (uint64_t n : node.latency.counts) latency->add_counts(n);
+    latency->set_count(node.latency.count);
+    latency->set_sum_seconds(node.latency.sum_seconds);
     if (transport != nullptr) {
       const CurlTransport::ConnectionStats connections = transport->GetConnectionStats(address);
       stats->set_connections_opened_total(connections.opened);

@@ -1,5 +1,6 @@
 // esgw-cli health, stats, sniff and watch.
 #include <algorithm>
+#include <optional>
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
@@ -32,7 +33,9 @@ constexpr CommandHelp kStatsHelp = {
     "            (with the time to its next probe), probing\n"
     "  INFLIGHT  requests on the node now\n"
     "  REQUESTS  requests sent to it; FAILED those that failed\n"
-    "  LATENCY   moving average of its response time\n"
+    "  P50, P99  its response time: half, and 99 in 100, of the requests took\n"
+    "            at most this long (since esgw started; in 'watch', over the\n"
+    "            last interval); - no requests; >60.00s above the last bucket\n"
     "  CONNS     HTTP connections open to it now\n"
     "\n"
     "Below the table: pool mode, selector, retries, sniffs. 'watch' shows the same, live.",
@@ -50,8 +53,9 @@ constexpr CommandHelp kSniffHelp = {
 constexpr CommandHelp kWatchHelp = {
     "watch", "the node pool table, redrawn live", "[flags]",
     "Streams the pool from esgw (Admin/WatchPoolStats) and redraws the 'stats' table in\n"
-    "place at every update. When stdout is not a terminal it prints successive tables, each\n"
-    "under a timestamp line, instead; --json prints one PoolStats JSON object per line.\n"
+    "place at every update; P50 and P99 there cover the requests since the update before.\n"
+    "When stdout is not a terminal it prints successive tables instead, each under a\n"
+    "timestamp line; --json prints one PoolStats JSON object per line.\n"
     "Ctrl-C ends it (exit code 0).",
     "  esgw-cli watch\n"
     "  esgw-cli watch --interval=250ms\n"
@@ -149,6 +153,8 @@ int RunWatch(Cli& cli, const std::vector<std::string>& args) {
   const bool live = cli.out_terminal().tty && !json;
   int64_t updates = 0;
   bool drew = false;
+  // The percentiles of each update cover the requests since the one before.
+  std::optional<v1::PoolStats> previous;
   const auto on_stats = [&](const v1::PoolStats& stats) {
     ++updates;
     if (json) {
@@ -166,9 +172,9 @@ int RunWatch(Cli& cli, const std::vector<std::string>& args) {
                     options.width - 1, options.unicode);
       // Header, blank, table header, footer (2): what is left is for node rows.
       const int max_rows = live ? std::max(1, terminal.height - 7) : 1 << 30;
-      const std::string frame =
-          absl::StrCat(header, "\n\n", PoolTable(stats, options, now, max_rows),
-                       PoolFooter(stats, options.width, options.unicode, now));
+      const std::string frame = absl::StrCat(
+          header, "\n\n", PoolTable(stats, options, now, max_rows, previous ? &*previous : nullptr),
+          PoolFooter(stats, options.width, options.unicode, now));
       if (live) {
         // Home, then each line overwritten and cleared to its end, then the rest of the
         // screen cleared: no flicker, and nothing left over from a longer previous frame. No
@@ -187,6 +193,7 @@ int RunWatch(Cli& cli, const std::vector<std::string>& args) {
       }
     }
     std::fflush(cli.out());
+    previous = stats;
     return count == 0 || updates < count;
   };
   const absl::Status status = client->WatchPoolStats(interval, on_stats, {.cancel = &cli.cancel()});

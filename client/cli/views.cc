@@ -13,6 +13,7 @@
 #include "client/cli/format.h"
 #include "client/cli/json_text.h"
 #include "client/cli/terminal.h"
+#include "client/latency_histogram.h"
 
 namespace esgw::cli {
 namespace {
@@ -42,6 +43,21 @@ std::string Ago(const google::protobuf::Timestamp& ts, absl::Time now) {
 
 std::string Score(double score) { return absl::StrFormat("%.3f", score); }
 
+// The node's latency histogram over what the table covers: since esgw started, or since the
+// previous sample when there is one for the same address.
+std::optional<v1::LatencyHistogram> TableLatency(const v1::NodeStats& node,
+                                                 const v1::PoolStats* previous) {
+  if (!node.has_latency()) return std::nullopt;
+  if (previous != nullptr) {
+    for (const v1::NodeStats& before : previous->nodes()) {
+      if (before.address() == node.address() && before.has_latency()) {
+        return client::HistogramDifference(node.latency(), before.latency());
+      }
+    }
+  }
+  return node.latency();
+}
+
 }  // namespace
 
 std::string RoleLetters(const v1::NodeStats& node) {
@@ -63,15 +79,25 @@ std::string RoleLetters(const v1::NodeStats& node) {
   return letters.empty() ? "-" : std::string(letters.begin(), letters.end());
 }
 
+std::string LatencyQuantileText(const std::optional<v1::LatencyHistogram>& histogram, double q) {
+  if (!histogram.has_value()) return "?";
+  if (histogram->count() == 0) return "-";
+  const std::optional<client::Quantile> quantile = client::EstimateQuantile(*histogram, q);
+  if (!quantile.has_value()) return "?";
+  const std::string text = Millis(quantile->seconds * 1000);
+  return quantile->above_last_bound ? absl::StrCat(">", text) : text;
+}
+
 std::string PoolTable(const v1::PoolStats& stats, const Table::RenderOptions& options,
-                      absl::Time now, int max_rows) {
+                      absl::Time now, int max_rows, const v1::PoolStats* previous) {
   Table table({{.header = "ADDRESS", .shrinkable = true, .min_width = 12, .shrink_order = 1},
                {.header = "ROLES", .shrinkable = true, .min_width = 5},
                {.header = "STATE"},
                {.header = "INFLIGHT", .align = Table::Align::kRight},
                {.header = "REQUESTS", .align = Table::Align::kRight},
                {.header = "FAILED", .align = Table::Align::kRight},
-               {.header = "LATENCY", .align = Table::Align::kRight},
+               {.header = "P50", .align = Table::Align::kRight},
+               {.header = "P99", .align = Table::Align::kRight},
                {.header = "CONNS", .align = Table::Align::kRight}});
   int shown = 0;
   for (const v1::NodeStats& node : stats.nodes()) {
@@ -105,11 +131,12 @@ std::string PoolTable(const v1::PoolStats& stats, const Table::RenderOptions& op
       default:
         state = "?";
     }
+    const std::optional<v1::LatencyHistogram> latency = TableLatency(node, previous);
     table.AddRow(
         {node.address(), RoleLetters(node), Table::Cell(state, style),
          CompactCount(node.in_flight()), CompactCount(node.requests_total()),
          Table::Cell(CompactCount(node.failures_total()), node.failures_total() > 0 ? kRed : ""),
-         node.requests_total() > 0 ? Millis(node.latency_ewma_ms()) : "-",
+         LatencyQuantileText(latency, 0.5), LatencyQuantileText(latency, 0.99),
          CompactCount(node.connections_opened_total() - node.connections_closed_total())});
   }
   std::string out = table.Render(options);

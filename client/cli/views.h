@@ -5,6 +5,7 @@
 // Thread-safe: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,16 @@ namespace esgw::cli {
 // coordinating-only node, "?" for a seed that has not been sniffed (roles unknown).
 std::string RoleLetters(const v1::NodeStats& node);
 
-// The node table: ADDRESS, ROLES, STATE, INFLIGHT, REQUESTS, FAILED, LATENCY (moving average),
-// CONNS (open now). At most max_rows nodes, then a line saying how many more there are.
+// The node table: ADDRESS, ROLES, STATE, INFLIGHT, REQUESTS, FAILED, P50 and P99 (latency
+// percentiles), CONNS (open now). At most max_rows nodes, then a line saying how many more
+// there are. The percentiles cover the node's whole history, or, given the previous sample,
+// only the requests since it.
 std::string PoolTable(const v1::PoolStats& stats, const Table::RenderOptions& options,
-                      absl::Time now, int max_rows = 1 << 30);
+                      absl::Time now, int max_rows = 1 << 30,
+                      const v1::PoolStats* previous = nullptr);
+// A latency percentile for a table cell: "2.5ms"; ">60.00s" above the last bucket; "-" with no
+// requests; "?" when the histogram is missing or malformed.
+std::string LatencyQuantileText(const std::optional<v1::LatencyHistogram>& histogram, double q);
 // Two lines under the table: pool mode, selector, retries; sniffs and the last sniff's outcome.
 std::string PoolFooter(const v1::PoolStats& stats, int width, bool unicode, absl::Time now);
 

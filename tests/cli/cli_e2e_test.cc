@@ -30,6 +30,7 @@ using ::testing::AllOf;
 using testing::CliResult;
 using testing::CliRunner;
 using testing::ClosedPort;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
@@ -254,11 +255,26 @@ TEST_F(CliE2eTest, TokensAreAcceptedFromFlagFileAndEnvironment) {
 }
 
 TEST_F(CliE2eTest, StatsShowsEveryNodeInATableThatFits) {
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(Cli({"search", "--index=products", "--size=0"}).exit_code, 0);
+  }
+  // The JSON first: counters only grow, so a node with requests in it has them in the table.
+  const CliResult json = Cli({"stats", "--json"});
+  EXPECT_EQ(json.exit_code, 0);
+  const v1::PoolStats stats = ParseJson<v1::PoolStats>(json.out);
+  EXPECT_EQ(stats.nodes_size(), 3);
+  EXPECT_THAT(json.out, HasSubstr("\"in_flight\"")) << "proto field names, every field";
+  EXPECT_THAT(json.out, HasSubstr("\"upper_bounds_seconds\""));
+  uint64_t observed = 0;
+  for (const v1::NodeStats& node : stats.nodes()) observed += node.latency().count();
+  EXPECT_GE(observed, 6u) << json.out;
+
   const CliResult result = Cli({"stats"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_THAT(result.out,
-              StartsWith("ADDRESS          ROLES        STATE  INFLIGHT  REQUESTS  FAILED  "
-                         "LATENCY  CONNS\n"));
+  EXPECT_THAT(
+      result.out,
+      StartsWith("ADDRESS          ROLES  STATE  INFLIGHT  REQUESTS  FAILED     P50     P99  "
+                 "CONNS\n"));
   for (const std::string& address : cluster_->node_addresses()) {
     EXPECT_THAT(result.out, HasSubstr(address + "  ")) << result.out;
   }
@@ -266,12 +282,14 @@ TEST_F(CliE2eTest, StatsShowsEveryNodeInATableThatFits) {
   EXPECT_THAT(result.out, HasSubstr("\nsniffs "));
   EXPECT_TRUE(FitsWidth(result.out));
   EXPECT_TRUE(Plain(result.out));
-
-  const CliResult json = Cli({"stats", "--json"});
-  EXPECT_EQ(json.exit_code, 0);
-  const v1::PoolStats stats = ParseJson<v1::PoolStats>(json.out);
-  EXPECT_EQ(stats.nodes_size(), 3);
-  EXPECT_THAT(json.out, HasSubstr("\"in_flight\"")) << "proto field names, every field";
+  // P50 and P99 of a node that served requests are durations.
+  for (const v1::NodeStats& node : stats.nodes()) {
+    if (node.latency().count() == 0) continue;
+    EXPECT_THAT(result.out, ContainsRegex(absl::StrCat(node.address(),
+                                                       " [^\n]* [0-9.]+m?s +[0-9.]+m?s +[0-9]+\n")))
+        << node.address() << " has " << node.latency().count() << " requests:\n"
+        << result.out;
+  }
 }
 
 TEST_F(CliE2eTest, StatsShowsADeadNodeAndItsReturn) {

@@ -26,6 +26,7 @@ namespace {
 
 using ::esgw::testing::IsOk;
 using ::esgw::testing::StatusIs;
+using ::testing::ContainsRegex;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -466,7 +467,12 @@ TEST(ViewsTest, PoolTableFitsEightyColumns) {
   alive->set_state(v1::NODE_STATE_ALIVE);
   alive->set_weight(1);
   alive->set_requests_total(1234567);
-  alive->set_latency_ewma_ms(3.25);
+  v1::LatencyHistogram* latency = alive->mutable_latency();
+  for (double bound : {0.001, 0.005, 0.01}) latency->add_upper_bounds_seconds(bound);
+  // 30 under 1 ms, 60 in (1, 5] ms, 10 in (5, 10] ms: the median is a third of the way
+  // through (1, 5] ms, p99 nine tenths of the way through (5, 10] ms.
+  for (uint64_t n : {30, 60, 10, 0}) latency->add_counts(n);
+  latency->set_count(100);
   alive->set_connections_opened_total(5);
   alive->set_connections_closed_total(2);
   v1::NodeStats* dead = stats.add_nodes();
@@ -479,11 +485,39 @@ TEST(ViewsTest, PoolTableFitsEightyColumns) {
   EXPECT_THAT(table, HasSubstr("ADDRESS"));
   EXPECT_THAT(table, HasSubstr("dilmt"));
   EXPECT_THAT(table, HasSubstr("1.23M"));
-  EXPECT_THAT(table, HasSubstr("3.2ms"));
+  EXPECT_THAT(table, HasSubstr("  2.3ms  9.5ms  ")) << table;
   EXPECT_THAT(table, HasSubstr("dead 4.0s"));
   EXPECT_THAT(table, HasSubstr("  ?  ")) << "roles of an unsniffed seed are unknown";
   ExpectFits(PoolFooter(stats, 80, false, now), 80);
   EXPECT_THAT(PoolTable(stats, {.width = 80}, now, 1), HasSubstr("... and 1 more nodes"));
+}
+
+TEST(ViewsTest, PoolTablePercentilesCoverTheIntervalGivenThePreviousSample) {
+  v1::PoolStats earlier;
+  v1::NodeStats* node = earlier.add_nodes();
+  node->set_address("10.0.0.1:9200");
+  node->set_state(v1::NODE_STATE_ALIVE);
+  v1::LatencyHistogram* latency = node->mutable_latency();
+  for (double bound : {0.001, 1.0}) latency->add_upper_bounds_seconds(bound);
+  for (uint64_t n : {100, 0, 0}) latency->add_counts(n);
+  latency->set_count(100);
+  v1::PoolStats later = earlier;
+  // Ten slow requests since: above the last bucket.
+  later.mutable_nodes(0)->mutable_latency()->set_counts(2, 10);
+  later.mutable_nodes(0)->mutable_latency()->set_count(110);
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+
+  const std::string lifetime = PoolTable(later, {.width = 80}, now);
+  EXPECT_THAT(lifetime, HasSubstr("0.55ms  >1.00s")) << lifetime;
+  const std::string interval = PoolTable(later, {.width = 80}, now, 10, &earlier);
+  EXPECT_THAT(interval, HasSubstr(">1.00s  >1.00s")) << interval;
+  // Nothing since the previous sample; a node whose counters went back (esgw restarted).
+  EXPECT_THAT(PoolTable(later, {.width = 80}, now, 10, &later), ContainsRegex(" - +- "));
+  EXPECT_THAT(PoolTable(earlier, {.width = 80}, now, 10, &later), ContainsRegex(" \\? +\\? "));
+  // A server without histograms.
+  v1::PoolStats old_server = earlier;
+  old_server.mutable_nodes(0)->clear_latency();
+  EXPECT_THAT(PoolTable(old_server, {.width = 80}, now), ContainsRegex(" \\? +\\? "));
 }
 
 TEST(ViewsTest, SearchTextShowsHitsFieldsAndBuckets) {

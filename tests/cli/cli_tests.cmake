@@ -1,8 +1,10 @@
 # The client library and esgw-cli. Included from tests/CMakeLists.txt.
 
-# Unit: the library's options, service config and channel arguments; the CLI's parts.
+# Unit: the library's options, service config, channel arguments and latency percentiles; the
+# CLI's parts.
 esgw_unit_test(cli_client_options_test cli/client_options_test.cc esgw::client esgw::test_support)
 esgw_unit_test(cli_parts_test cli/cli_parts_test.cc esgw_cli_lib esgw::test_support)
+esgw_unit_test(cli_latency_histogram_test cli/latency_histogram_test.cc esgw::client)
 
 # Integration: the client against in-process gRPC servers on loopback (retries, token, TLS).
 esgw_integration_test(cli_client_channel_test cli/client_channel_test.cc esgw::client

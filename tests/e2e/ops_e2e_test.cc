@@ -284,7 +284,25 @@ TEST_F(OpsE2eTest, MetricsParseAndCountWhatWasSent) {
     EXPECT_EQ(after->Sum("esgw_node_connections_opened_total", {{"node", node.address()}}),
               node.connections_opened_total())
         << node.address();
+    // Admin's histogram is the metric's, bucket for bucket (the metric's are cumulative).
+    const esgw::v1::LatencyHistogram& latency = node.latency();
+    ASSERT_EQ(latency.counts_size(), latency.upper_bounds_seconds_size() + 1) << node.address();
+    EXPECT_EQ(static_cast<double>(latency.count()),
+              after->Sum("esgw_node_request_duration_seconds_count", {{"node", node.address()}}));
+    uint64_t cumulative = 0;
+    for (int i = 0; i < latency.upper_bounds_seconds_size(); ++i) {
+      cumulative += latency.counts(i);
+      EXPECT_EQ(static_cast<double>(cumulative),
+                after->Sum("esgw_node_request_duration_seconds_bucket",
+                           {{"node", node.address()},
+                            {"le", absl::StrCat(latency.upper_bounds_seconds(i))}}))
+          << node.address() << " le=" << latency.upper_bounds_seconds(i);
+    }
   }
+  int64_t observed = 0;
+  for (const esgw::v1::NodeStats& node : stats.nodes()) observed += node.latency().count();
+  EXPECT_EQ(static_cast<double>(observed),
+            after->Sum("esgw_node_request_duration_seconds_count", {}));
   EXPECT_EQ(after->Sum("esgw_serving", {}), 1);
   EXPECT_GT(after->Sum("process_resident_memory_bytes", {}), 1 << 20);
   EXPECT_GT(after->Sum("process_open_fds", {}), 3);
