@@ -1,5 +1,6 @@
 #include "pool/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -66,7 +67,20 @@ void Log(LogLevel level, absl::string_view message,
     line.append("}\n");
   } else {
     line = absl::StrCat(time, " ", LevelName(level), " ", message);
-    for (const auto& [key, value] : fields) absl::StrAppend(&line, " ", key, "=", value);
+    for (const auto& [key, value] : fields) {
+      absl::StrAppend(&line, " ", key, "=");
+      // logfmt: a value that a reader would split (spaces, quotes, '=') or that could forge
+      // another line (control characters) is quoted and escaped.
+      const bool plain = !value.empty() && std::none_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= ' ' || u == 0x7f || c == '"' || c == '=' || c == '\\';
+      });
+      if (plain) {
+        line.append(value.data(), value.size());
+      } else {
+        AppendJsonString(&line, value);
+      }
+    }
     line.push_back('\n');
   }
   // One fwrite per line: stdio locks the stream, so concurrent lines do not interleave.

@@ -1,5 +1,8 @@
 // A small logging facade (Debian's abseil has no absl/log): one line per event on stderr,
-// as text or JSON. Thread-safe: lines from different threads never interleave.
+// as text ("<time> <level> <message> key=value ...", logfmt style: a value holding spaces,
+// quotes, '=', backslashes or control characters is written as a quoted JSON string, so no
+// value can split a field or forge a line) or as one JSON object per line.
+// Thread-safe: lines from different threads never interleave.
 #pragma once
 
 #include <initializer_list>

@@ -47,8 +47,11 @@ class AdminService::Watcher final : public grpc::ServerWriteReactor<esgw::v1::Po
     }
   };
 
-  Watcher(AdminService* service, absl::Duration interval)
-      : service_(service), interval_(interval), handle_(std::make_shared<Handle>()) {
+  Watcher(AdminService* service, absl::Duration interval, AccessControl::Admission admission)
+      : service_(service),
+        interval_(interval),
+        handle_(std::make_shared<Handle>()),
+        admission_(std::move(admission)) {
     absl::MutexLock lock(&handle_->mu);
     handle_->watcher = this;
   }
@@ -115,6 +118,8 @@ class AdminService::Watcher final : public grpc::ServerWriteReactor<esgw::v1::Po
   AdminService* const service_;
   const absl::Duration interval_;
   const std::shared_ptr<Handle> handle_;
+  // Holds the stream's place in its principal's limits until it is done.
+  const AccessControl::Admission admission_;
   absl::Mutex mu_;
   esgw::v1::PoolStats stats_ ABSL_GUARDED_BY(mu_);
   TimerQueue::TaskId timer_ ABSL_GUARDED_BY(mu_) = 0;
@@ -144,12 +149,18 @@ void AdminService::Remove(Watcher* watcher) {
 grpc::ServerUnaryReactor* AdminService::GetPoolStats(grpc::CallbackServerContext* context,
                                                      const esgw::v1::GetPoolStatsRequest*,
                                                      esgw::v1::PoolStats* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "GetPoolStats", Permission::kAdmin);
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   ToPoolStats(options_.pool->Snapshot(), options_.transport, response);
   return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerWriteReactor<esgw::v1::PoolStats>* AdminService::WatchPoolStats(
-    grpc::CallbackServerContext*, const esgw::v1::WatchPoolStatsRequest* request) {
+    grpc::CallbackServerContext* context, const esgw::v1::WatchPoolStatsRequest* request) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "WatchPoolStats", Permission::kAdmin);
+  if (!admission.ok()) return new FinishedWriter(ToGrpcStatus(admission.status()));
   absl::Duration interval = options_.default_watch_interval;
   if (request->has_interval()) {
     const google::protobuf::Duration& d = request->interval();
@@ -168,7 +179,7 @@ grpc::ServerWriteReactor<esgw::v1::PoolStats>* AdminService::WatchPoolStats(
                                     absl::FormatDuration(options_.default_watch_interval), ")")));
     }
   }
-  auto* watcher = new Watcher(this, interval);
+  auto* watcher = new Watcher(this, interval, *std::move(admission));
   // Under mu_ (as Shutdown ends watchers), so that Shutdown cannot finish the stream, and
   // OnDone delete it, between its registration and its first message.
   absl::MutexLock lock(&mu_);
@@ -184,6 +195,9 @@ grpc::ServerWriteReactor<esgw::v1::PoolStats>* AdminService::WatchPoolStats(
 grpc::ServerUnaryReactor* AdminService::GetHealth(grpc::CallbackServerContext* context,
                                                   const esgw::v1::GetHealthRequest*,
                                                   esgw::v1::HealthReport* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "GetHealth", Permission::kAdmin);
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   response->set_status(options_.health->serving() ? esgw::v1::GATEWAY_STATUS_SERVING
                                                   : esgw::v1::GATEWAY_STATUS_NOT_SERVING);
   const PoolSnapshot snapshot = options_.pool->Snapshot();
@@ -210,16 +224,22 @@ grpc::ServerUnaryReactor* AdminService::GetHealth(grpc::CallbackServerContext* c
   *response->mutable_uptime() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(options_.clock->Now() - started_));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  options_.cluster_health->Get([reactor, response](const esgw::v1::ClusterHealth& cluster) {
-    *response->mutable_cluster() = cluster;
-    reactor->Finish(grpc::Status::OK);
-  });
+  // The admission is held until the reply goes (the callback must be copyable).
+  options_.cluster_health->Get(
+      [reactor, response, held = std::make_shared<AccessControl::Admission>(*std::move(admission))](
+          const esgw::v1::ClusterHealth& cluster) {
+        *response->mutable_cluster() = cluster;
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::Sniff(grpc::CallbackServerContext* context,
                                               const esgw::v1::SniffRequest*,
                                               esgw::v1::PoolStats* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "Sniff", Permission::kAdmin);
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   if (options_.sniffer == nullptr) {
     return FinishNow(context,
                      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -228,7 +248,9 @@ grpc::ServerUnaryReactor* AdminService::Sniff(grpc::CallbackServerContext* conte
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The sniff is asynchronous; the reply is sent from the thread that finishes it.
-  options_.sniffer->RunOnce([this, reactor, response](absl::Status status) {
+  options_.sniffer->RunOnce([this, reactor, response,
+                             held = std::make_shared<AccessControl::Admission>(
+                                 *std::move(admission))](absl::Status status) {
     if (status.ok()) ToPoolStats(options_.pool->Snapshot(), options_.transport, response);
     reactor->Finish(ToGrpcStatus(status));
   });

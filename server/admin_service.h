@@ -18,6 +18,7 @@
 #include "pool/node_pool.h"
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
+#include "server/access_control.h"
 #include "server/cluster_health.h"
 #include "server/health_service.h"
 
@@ -33,6 +34,8 @@ class AdminService final : public esgw::v1::Admin::CallbackService {
     TimerQueue* timers = nullptr;
     const HealthService* health = nullptr;
     ClusterHealthCache* cluster_health = nullptr;
+    // Required: admits every call (authentication, the admin permission, limits).
+    const AccessControl* access = nullptr;
     const Clock* clock = &RealClock::Get();
     // esgw's version, for GetHealth.
     std::string version = "";

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/yaml_events.h"
 
 namespace esgw {
 namespace {
@@ -115,22 +116,10 @@ class NodeCollector final : public YAML::EventHandler {
 };
 
 // Records only where a document starts.
-class StartRecorder final : public YAML::EventHandler {
+class StartRecorder final : public IgnoringYamlEvents {
  public:
   const YAML::Mark& start() const { return start_; }
-
   void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
 
  private:
   YAML::Mark start_ = YAML::Mark::null_mark();

@@ -91,6 +91,18 @@ void AppendParam(std::string* query, absl::string_view key, absl::string_view va
   absl::StrAppend(query, query->empty() ? "?" : "&", key, "=", PercentEncode(value));
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> SearchBodyJson(const esgw::v1::SearchRequest& search,
+                                           absl::string_view prefix) {
+  return JsonObjectBody(
+      search.body_case() == esgw::v1::SearchRequest::kBodyJson, search.body_json(),
+      search.body_case() == esgw::v1::SearchRequest::kBodyStruct, search.body_struct(),
+      absl::StrCat(prefix, "body_json"), absl::StrCat(prefix, "body_struct"));
+}
+
+namespace {
+
 // A SearchRequest checked against the rules _search and _msearch share.
 struct CheckedSearch {
   // routing and preference when set, then the allow-listed params sorted by key, so the same
@@ -130,12 +142,7 @@ absl::StatusOr<CheckedSearch> CheckSearch(const esgw::v1::SearchRequest& request
     ESGW_RETURN_IF_ERROR(ValidateParamValue(value, field));
     checked.params.emplace_back(std::move(key), std::move(value));
   }
-  ESGW_ASSIGN_OR_RETURN(
-      checked.body,
-      JsonObjectBody(request.body_case() == esgw::v1::SearchRequest::kBodyJson, request.body_json(),
-                     request.body_case() == esgw::v1::SearchRequest::kBodyStruct,
-                     request.body_struct(), absl::StrCat(prefix, "body_json"),
-                     absl::StrCat(prefix, "body_struct")));
+  ESGW_ASSIGN_OR_RETURN(checked.body, SearchBodyJson(request, prefix));
   return checked;
 }
 

@@ -32,4 +32,9 @@ absl::StatusOr<HttpRequest> BuildGetRequest(const esgw::v1::GetRequest& request)
 // At least one search is required.
 absl::StatusOr<HttpRequest> BuildMultiSearchRequest(const esgw::v1::MultiSearchRequest& request);
 
+// A search's body as the JSON text sent for it ("{}" when none is set); prefix goes before the
+// field names in errors ("" or "searches[2].").
+absl::StatusOr<std::string> SearchBodyJson(const esgw::v1::SearchRequest& search,
+                                           absl::string_view prefix);
+
 }  // namespace esgw

@@ -72,8 +72,25 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   options.sniffer.clock = clock;
   options.sniffer.random_seed = seed + 1;
 
+  if (options.max_read_request_bytes == 0 || options.max_bulk_request_bytes == 0) {
+    return absl::InvalidArgumentError(
+        "max_read_request_bytes, max_bulk_request_bytes: must be positive");
+  }
+  if (options.principal_limits.max_concurrent_rpcs < 1 ||
+      options.principal_limits.max_ingest_streams < 1) {
+    return absl::InvalidArgumentError(
+        "max_concurrent_rpcs_per_principal, max_ingest_streams_per_principal: must be at least 1");
+  }
+  ESGW_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                        MakeServerCredentials(options.tls));
+  std::shared_ptr<const AuthPolicy> policy = AuthPolicy::Open(options.principal_limits);
+  if (!options.auth_file.empty()) {
+    ESGW_ASSIGN_OR_RETURN(policy, AuthPolicy::Load(options.auth_file, options.principal_limits));
+  }
+
   auto server = std::unique_ptr<EsgwServer>(new EsgwServer());
   server->options_ = options;
+  server->access_ = std::make_unique<AccessControl>(policy);
   ESGW_ASSIGN_OR_RETURN(server->transport_, CurlTransport::Create(options.transport));
   ESGW_ASSIGN_OR_RETURN(server->pool_, NodePool::Create(options.pool, seeds));
   server->pool_->SetListener(&LogPoolEvent);
@@ -103,7 +120,10 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                               .opaque_id = options.opaque_id,
                               .timers = server->timers_.get(),
                               .bulk = options.bulk,
-                              .ingest = options.ingest});
+                              .ingest = options.ingest,
+                              .access = server->access_.get(),
+                              .max_read_request_bytes = options.max_read_request_bytes,
+                              .max_bulk_request_bytes = options.max_bulk_request_bytes});
   const std::string gateway_name(esgw::v1::Gateway::service_full_name());
   const std::string admin_name(esgw::v1::Admin::service_full_name());
   // Readiness follows the pool; liveness (esgw.v1.Admin, whose RPCs work without Elasticsearch)
@@ -119,6 +139,7 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                             .timers = server->timers_.get(),
                             .health = server->health_.get(),
                             .cluster_health = server->cluster_health_.get(),
+                            .access = server->access_.get(),
                             .clock = clock,
                             .version = ESGW_VERSION});
   const std::vector<std::string> services = {
@@ -145,8 +166,12 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   // plugins from a process-wide list in its constructor.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  // A little over the larger request limit, so that a request between the limit and this is
+  // refused by esgw with the limit named; past this gRPC refuses it unread.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(
+      std::max(options.max_read_request_bytes, options.max_bulk_request_bytes) + (64 << 10),
+      INT_MAX)));
   auto ms = [](absl::Duration d) {
     return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
   };
@@ -186,7 +211,19 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
        {"pool_mode", PoolModeName(options.pool.mode)},
        {"selector", SelectorKindName(options.pool.selector)},
        {"sniff", sniffer != nullptr ? SniffModeName(options.sniffer.mode) : "off"},
-       {"metrics_port", absl::StrCat(server->metrics_port())}});
+       {"metrics_port", absl::StrCat(server->metrics_port())},
+       {"tls", options.tls.cert_file.empty()        ? "off"
+               : options.tls.client_ca_file.empty() ? "on"
+                                                    : "mutual"},
+       {"principals", policy->open() ? "open" : absl::StrCat(policy->principals().size())}});
+  if (policy->open()) {
+    Log(LogLevel::kWarning,
+        "no --auth_file: every caller may read, write and administer every index (open access)");
+  }
+  if (!policy->open() && options.tls.cert_file.empty()) {
+    Log(LogLevel::kWarning,
+        "--auth_file without --tls_cert: bearer tokens cross the network unencrypted");
+  }
   return server;
 }
 

@@ -16,10 +16,13 @@
 #include "pool/prober.h"
 #include "pool/sniffer.h"
 #include "pool/timer_queue.h"
+#include "server/access_control.h"
+#include "server/auth_policy.h"
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/call_tracker.h"
 #include "server/ingest_batcher.h"
+#include "server/tls_credentials.h"
 
 namespace grpc {
 class Server;
@@ -59,8 +62,18 @@ class EsgwServer {
     OpaqueIdPolicy opaque_id = {};
     // Budget for calls without a client deadline.
     absl::Duration default_timeout = absl::Seconds(30);
-    // Largest gRPC message accepted from a client.
-    int max_receive_message_bytes = 64 << 20;
+    // The largest request of Search, MultiSearch, Count and Get, and of Bulk or one Ingest
+    // message. gRPC itself refuses any message over the larger of the two plus 64 KiB.
+    size_t max_read_request_bytes = 4 << 20;
+    size_t max_bulk_request_bytes = 64 << 20;
+    // TLS (and mTLS) of the gRPC listener; plaintext when tls.cert_file is empty.
+    ServerTlsOptions tls = {};
+    // The principals, their tokens, permissions and index patterns (server/auth_policy.h);
+    // empty means open access: every caller may do everything (a warning is logged).
+    std::string auth_file = "";
+    // Limits of each principal that the auth file does not set (all callers together under open
+    // access).
+    PrincipalLimits principal_limits = {};
     // Prometheus /metrics listen address ("host:port", port 0 picks one); empty turns it off.
     std::string metrics_listen = "";
     // Admin.GetHealth serves Elasticsearch's cluster health at most this old.
@@ -81,8 +94,9 @@ class EsgwServer {
     absl::Duration max_connection_age_grace = absl::ZeroDuration();
   };
 
-  // Validates options and starts serving. INVALID_ARGUMENT for bad options (named), UNAVAILABLE
-  // when the listen address cannot be bound.
+  // Validates options and starts serving. INVALID_ARGUMENT for bad options (named; the TLS
+  // files and the auth file are read and checked here), UNAVAILABLE when the listen address
+  // cannot be bound.
   static absl::StatusOr<std::unique_ptr<EsgwServer>> Start(Options options);
   ~EsgwServer();
 
@@ -111,6 +125,7 @@ class EsgwServer {
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<Sniffer> sniffer_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<AccessControl> access_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<ClusterHealthCache> cluster_health_;
   std::unique_ptr<AdminService> admin_;

@@ -15,6 +15,7 @@
 #include "server/es_requests.h"
 #include "server/es_response.h"
 #include "server/grpc_status.h"
+#include "server/index_references.h"
 #include "server/ingest_call.h"
 
 namespace esgw {
@@ -36,7 +37,8 @@ bool DeadlinePassed(const grpc::CallbackServerContext& context) {
 // Dispatcher::Call::ExpireDeadline); a client that cancels blames nobody.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  explicit UnaryCall(const grpc::CallbackServerContext* context) : context_(context) {}
+  UnaryCall(const grpc::CallbackServerContext* context, AccessControl::Admission admission)
+      : context_(context), admission_(std::move(admission)) {}
   // Set by the handler before it returns; gRPC calls OnCancel only after that.
   void set_call(std::shared_ptr<Dispatcher::Call> call) { call_ = std::move(call); }
   void OnCancel() override {
@@ -51,6 +53,8 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 
  private:
   const grpc::CallbackServerContext* const context_;
+  // Holds the call's place in its principal's limits until the call is done.
+  const AccessControl::Admission admission_;
   std::shared_ptr<Dispatcher::Call> call_;
 };
 
@@ -58,6 +62,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 // stops the runner, which still reports every op (not applied, or outcome unknown).
 class BulkCall final : public grpc::ServerUnaryReactor {
  public:
+  explicit BulkCall(AccessControl::Admission admission, int denied)
+      : admission_(std::move(admission)), denied_(denied) {}
+
   void Start(std::shared_ptr<BulkRunner> runner, std::vector<EncodedOp> ops) {
     runner_ = std::move(runner);
     // A fresh runner always takes them: Add only refuses after Close or Cancel.
@@ -77,7 +84,7 @@ class BulkCall final : public grpc::ServerUnaryReactor {
     }
     const BulkRunner::Stats stats = runner_->stats();
     response->set_took_ms(stats.took_ms);
-    response->set_errors(stats.failed > 0);
+    response->set_errors(stats.failed > 0 || denied_ > 0);
     Finish(grpc::Status::OK);
   }
 
@@ -87,6 +94,9 @@ class BulkCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
+  const AccessControl::Admission admission_;
+  // Ops refused by index authorization, reported without reaching Elasticsearch.
+  const int denied_;
   std::shared_ptr<BulkRunner> runner_;
 };
 
@@ -108,7 +118,49 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// An Ingest call refused before it started: finished at once with status.
+class FinishedIngest final
+    : public grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse> {
+ public:
+  explicit FinishedIngest(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// RESOURCE_EXHAUSTED naming the limit (flag) when a request of bytes is over it.
+absl::Status RequestTooLarge(size_t bytes, size_t limit, absl::string_view flag) {
+  if (bytes <= limit) return absl::OkStatus();
+  return WithErrorInfo(absl::ResourceExhaustedError(
+                           absl::StrCat("request is ", bytes, " bytes; ", flag, " allows ", limit)),
+                       {.reason = "LIMIT_EXCEEDED", .metadata = {{"limit", std::string(flag)}}});
+}
+
 }  // namespace
+
+absl::StatusOr<AccessControl::Admission> GatewayService::AdmitRead(
+    const grpc::CallbackServerContext& context, absl::string_view rpc, size_t request_bytes) const {
+  ESGW_ASSIGN_OR_RETURN(AccessControl::Admission admission,
+                        options_.access->Admit(context, rpc, Permission::kRead));
+  ESGW_RETURN_IF_ERROR(
+      RequestTooLarge(request_bytes, options_.max_read_request_bytes, "max_read_request_bytes"));
+  return admission;
+}
+
+absl::Status GatewayService::CheckReads(
+    const AccessControl::Admission& admission,
+    const google::protobuf::RepeatedPtrField<std::string>& indices, absl::string_view prefix,
+    bool body_struct, absl::string_view body) const {
+  if (admission.all_indices()) return absl::OkStatus();
+  ESGW_RETURN_IF_ERROR(
+      options_.access->CheckTargets(admission, absl::StrCat(prefix, "indices"), indices));
+  const std::string field = absl::StrCat(prefix, body_struct ? "body_struct" : "body_json");
+  ESGW_ASSIGN_OR_RETURN(std::vector<IndexReference> references, FindIndexReferences(body, field));
+  for (const IndexReference& reference : references) {
+    ESGW_RETURN_IF_ERROR(options_.access->CheckIndex(
+        admission, absl::StrCat(field, ".", reference.path, " (", reference.feature, ")"),
+        reference.index));
+  }
+  return absl::OkStatus();
+}
 
 absl::Time GatewayService::DeadlineOf(const grpc::CallbackServerContext& context) const {
   const absl::Time now = options_.clock->Now();
@@ -123,10 +175,11 @@ absl::Time GatewayService::DeadlineOf(const grpc::CallbackServerContext& context
 }
 
 grpc::ServerUnaryReactor* GatewayService::Dispatch(grpc::CallbackServerContext* context,
+                                                   AccessControl::Admission admission,
                                                    HttpRequest http, bool idempotent,
                                                    ParseResult parse) {
   ForwardCallHeaders(context, options_.opaque_id, &http);
-  auto* reactor = new UnaryCall(context);
+  auto* reactor = new UnaryCall(context, std::move(admission));
   reactor->set_call(options_.dispatcher->Execute(
       std::move(http), idempotent, DeadlineOf(*context),
       [reactor, parse = std::move(parse)](Dispatcher::Result result) mutable {
@@ -138,10 +191,19 @@ grpc::ServerUnaryReactor* GatewayService::Dispatch(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* GatewayService::Search(grpc::CallbackServerContext* context,
                                                  const esgw::v1::SearchRequest* request,
                                                  esgw::v1::SearchResponse* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      AdmitRead(*context, "Search", request->ByteSizeLong());
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildSearchRequest(*request);
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (absl::Status allowed =
+          CheckReads(*admission, request->indices(), "",
+                     request->body_case() == esgw::v1::SearchRequest::kBodyStruct, http->body);
+      !allowed.ok()) {
+    return FinishNow(context, ToGrpcStatus(allowed));
+  }
   return Dispatch(
-      context, *std::move(http), /*idempotent=*/true,
+      context, *std::move(admission), *std::move(http), /*idempotent=*/true,
       [response](Dispatcher::Result& result) -> absl::Status {
         ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
         ESGW_RETURN_IF_ERROR(ParseSearchResponse(Padded(result.response.body), response));
@@ -153,11 +215,26 @@ grpc::ServerUnaryReactor* GatewayService::Search(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* GatewayService::MultiSearch(grpc::CallbackServerContext* context,
                                                       const esgw::v1::MultiSearchRequest* request,
                                                       esgw::v1::MultiSearchResponse* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      AdmitRead(*context, "MultiSearch", request->ByteSizeLong());
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildMultiSearchRequest(*request);
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  for (int i = 0; i < request->searches_size() && !admission->all_indices(); ++i) {
+    const esgw::v1::SearchRequest& search = request->searches(i);
+    const std::string prefix = absl::StrCat("searches[", i, "].");
+    // Valid: the whole request was built above.
+    absl::StatusOr<std::string> body = SearchBodyJson(search, prefix);
+    absl::Status allowed = body.status();
+    if (allowed.ok()) {
+      allowed = CheckReads(*admission, search.indices(), prefix,
+                           search.body_case() == esgw::v1::SearchRequest::kBodyStruct, *body);
+    }
+    if (!allowed.ok()) return FinishNow(context, ToGrpcStatus(allowed));
+  }
   const int searches = request->searches_size();
   return Dispatch(
-      context, *std::move(http), /*idempotent=*/true,
+      context, *std::move(admission), *std::move(http), /*idempotent=*/true,
       [response, searches](Dispatcher::Result& result) -> absl::Status {
         ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
         ESGW_RETURN_IF_ERROR(ParseMultiSearchResponse(Padded(result.response.body), response));
@@ -177,10 +254,19 @@ grpc::ServerUnaryReactor* GatewayService::MultiSearch(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* GatewayService::Count(grpc::CallbackServerContext* context,
                                                 const esgw::v1::CountRequest* request,
                                                 esgw::v1::CountResponse* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      AdmitRead(*context, "Count", request->ByteSizeLong());
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildCountRequest(*request);
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (absl::Status allowed =
+          CheckReads(*admission, request->indices(), "",
+                     request->body_case() == esgw::v1::CountRequest::kBodyStruct, http->body);
+      !allowed.ok()) {
+    return FinishNow(context, ToGrpcStatus(allowed));
+  }
   return Dispatch(
-      context, *std::move(http), /*idempotent=*/true,
+      context, *std::move(admission), *std::move(http), /*idempotent=*/true,
       [response](Dispatcher::Result& result) -> absl::Status {
         ESGW_RETURN_IF_ERROR(Dispatcher::ResultStatus(result));
         ESGW_RETURN_IF_ERROR(ParseCountResponse(Padded(result.response.body), response));
@@ -192,10 +278,17 @@ grpc::ServerUnaryReactor* GatewayService::Count(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* GatewayService::Get(grpc::CallbackServerContext* context,
                                               const esgw::v1::GetRequest* request,
                                               esgw::v1::GetResponse* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      AdmitRead(*context, "Get", request->ByteSizeLong());
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildGetRequest(*request);
   if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (absl::Status allowed = options_.access->CheckIndex(*admission, "index", request->index());
+      !allowed.ok()) {
+    return FinishNow(context, ToGrpcStatus(allowed));
+  }
   return Dispatch(
-      context, *std::move(http), /*idempotent=*/true,
+      context, *std::move(admission), *std::move(http), /*idempotent=*/true,
       [response](Dispatcher::Result& result) -> absl::Status {
         // A 404 is a missing document ({"found":false}: OK, found=false) or an error such as
         // index_not_found_exception, which does not parse as a document and maps to NOT_FOUND.
@@ -214,6 +307,14 @@ grpc::ServerUnaryReactor* GatewayService::Get(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* context,
                                                const esgw::v1::BulkRequest* request,
                                                esgw::v1::BulkResponse* response) {
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "Bulk", Permission::kWrite);
+  if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
+  if (absl::Status size = RequestTooLarge(request->ByteSizeLong(), options_.max_bulk_request_bytes,
+                                          "max_bulk_request_bytes");
+      !size.ok()) {
+    return FinishNow(context, ToGrpcStatus(size));
+  }
   if (request->ops().empty()) {
     return FinishNow(context,
                      ToGrpcStatus(InvalidField("ops", "a bulk request needs at least one op")));
@@ -228,12 +329,38 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
     if (!op.ok()) return FinishNow(context, ToGrpcStatus(op.status()));
     ops.push_back(*std::move(op));
   }
+  for (int i = 0; i < request->ops_size(); ++i) response->add_items();
+  // Ops outside the principal's patterns fail alone, as Elasticsearch's security fails an item
+  // (403, security_exception); the rest go on. The runner numbers the ops it is given, so
+  // positions maps its numbers back to the request's.
+  std::vector<int> positions;
+  int denied = 0;
+  if (!admission->all_indices()) {
+    std::vector<EncodedOp> allowed;
+    allowed.reserve(ops.size());
+    std::string last_denied;
+    for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
+      EncodedOp& op = ops[i];
+      // Audited once per index and call, not once per op.
+      const absl::Status check = options_.access->CheckIndex(
+          *admission, absl::StrCat("ops[", i, "].index"), op.index, op.index != last_denied);
+      if (check.ok()) {
+        positions.push_back(i);
+        allowed.push_back(std::move(op));
+        continue;
+      }
+      last_denied = op.index;
+      ++denied;
+      *response->mutable_items(i) =
+          FailedItem(op.seq, op.index, op.id, 403, "security_exception", check.message());
+    }
+    ops = std::move(allowed);
+  }
   // The trace and opaque-id headers, once for every _bulk request of this call.
   HttpRequest headers;
   ForwardCallHeaders(context, options_.opaque_id, &headers);
-  for (int i = 0; i < request->ops_size(); ++i) response->add_items();
 
-  auto* reactor = new BulkCall();
+  auto* reactor = new BulkCall(*std::move(admission), denied);
   thread_local std::mt19937_64 seeds{std::random_device{}()};
   absl::StatusOr<std::shared_ptr<BulkRunner>> runner = BulkRunner::Create({
       .dispatcher = options_.dispatcher,
@@ -246,8 +373,9 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
       .random_seed = seeds(),
       // Items arrive in any order, each exactly once, never two at a time.
       .on_result =
-          [response](size_t position, v1::BulkItemResult result) {
-            *response->mutable_items(static_cast<int>(position)) = std::move(result);
+          [response, positions = std::move(positions)](size_t position, v1::BulkItemResult result) {
+            const int item = positions.empty() ? static_cast<int>(position) : positions[position];
+            *response->mutable_items(item) = std::move(result);
           },
       .on_done = [reactor, response] { reactor->Done(response); },
   });
@@ -261,13 +389,20 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
 
 grpc::ServerBidiReactor<esgw::v1::IngestRequest, esgw::v1::IngestResponse>* GatewayService::Ingest(
     grpc::CallbackServerContext* context) {
-  return StartIngest(context, {.dispatcher = options_.dispatcher,
-                               .timers = options_.timers,
-                               .clock = options_.clock,
-                               .bulk = options_.bulk,
-                               .ingest = options_.ingest,
-                               .opaque_id = options_.opaque_id,
-                               .streams = &ingest_streams_});
+  absl::StatusOr<AccessControl::Admission> admission =
+      options_.access->Admit(*context, "Ingest", Permission::kWrite, /*ingest_stream=*/true);
+  if (!admission.ok()) return new FinishedIngest(ToGrpcStatus(admission.status()));
+  return StartIngest(context,
+                     {.dispatcher = options_.dispatcher,
+                      .timers = options_.timers,
+                      .clock = options_.clock,
+                      .bulk = options_.bulk,
+                      .ingest = options_.ingest,
+                      .opaque_id = options_.opaque_id,
+                      .streams = &ingest_streams_,
+                      .access = options_.access,
+                      .max_message_bytes = options_.max_bulk_request_bytes},
+                     *std::move(admission));
 }
 
 }  // namespace esgw

@@ -1,7 +1,9 @@
 // esgw.v1.Gateway over the Dispatcher: each handler validates, builds the Elasticsearch request,
 // hands it to the dispatcher and returns; the reply is parsed and the call finished on the
 // transport thread that completes the exchange. No handler blocks a gRPC thread. Every request
-// carries the call's trace context and an X-Opaque-Id (server/call_headers.h).
+// carries the call's trace context and an X-Opaque-Id (server/call_headers.h). Every call is
+// first admitted by AccessControl, and every index it touches checked against the principal's
+// patterns (server/access_control.h).
 // Thread-safe: gRPC calls handlers concurrently; the service holds no per-call state.
 #pragma once
 
@@ -9,12 +11,14 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "esgw/v1/gateway.grpc.pb.h"
 #include "pool/clock.h"
 #include "pool/dispatcher.h"
 #include "pool/timer_queue.h"
 #include "pool/transport.h"
+#include "server/access_control.h"
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/ingest_batcher.h"
@@ -38,6 +42,13 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     BulkSettings bulk = {};
     // Ingest streams: flush interval, batches in flight, buffer bound, batch timeout.
     IngestSettings ingest = {};
+    // Required; not owned, must outlive the service. Admits every call (authentication,
+    // permission, per-principal limits) and checks the indices it touches.
+    const AccessControl* access = nullptr;
+    // The largest request of Search, MultiSearch, Count and Get, and of Bulk or of one Ingest
+    // message, in protobuf bytes: RESOURCE_EXHAUSTED naming the limit above it.
+    size_t max_read_request_bytes = 4 << 20;
+    size_t max_bulk_request_bytes = 64 << 20;
   };
   explicit GatewayService(Options options) : options_(std::move(options)) {}
 
@@ -73,8 +84,21 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
 
   // Forwards the call's headers onto http, hands it to the dispatcher, and returns the reactor
   // that parse finishes. Cancelling the call aborts the exchange.
-  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context, HttpRequest http,
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
+                                     AccessControl::Admission admission, HttpRequest http,
                                      bool idempotent, ParseResult parse);
+
+  // Admits a read call (Search, MultiSearch, Count, Get) of request_bytes: the admission, or
+  // the status to finish the call with.
+  absl::StatusOr<AccessControl::Admission> AdmitRead(const grpc::CallbackServerContext& context,
+                                                     absl::string_view rpc,
+                                                     size_t request_bytes) const;
+  // The targets of a search or count and the indices its JSON body reads
+  // (server/index_references.h) against the principal's patterns; prefix goes before field
+  // names ("" or "searches[2].").
+  absl::Status CheckReads(const AccessControl::Admission& admission,
+                          const google::protobuf::RepeatedPtrField<std::string>& indices,
+                          absl::string_view prefix, bool body_struct, absl::string_view body) const;
 
   const Options options_;
   IngestStreams ingest_streams_;

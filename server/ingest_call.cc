@@ -28,8 +28,9 @@ using IngestReactor = grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestRespo
 
 class IngestCall final : public IngestReactor, public IngestStreams::Stream {
  public:
-  IngestCall(grpc::CallbackServerContext* context, const IngestCallOptions& options)
-      : context_(context), options_(options) {
+  IngestCall(grpc::CallbackServerContext* context, const IngestCallOptions& options,
+             AccessControl::Admission admission)
+      : context_(context), options_(options), admission_(std::move(admission)) {
     HttpRequest headers;
     ForwardCallHeaders(context, options.opaque_id, &headers);
     headers_ = std::move(headers.headers);
@@ -126,6 +127,17 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
       reading_ = false;
       // A message that arrives while draining is not taken: its ops get no result.
       if (cancelled_ || draining_) return false;
+      if (options_.max_message_bytes > 0) {
+        const size_t bytes = request_.ByteSizeLong();
+        if (bytes > options_.max_message_bytes) {
+          StreamErrorLocked(WithErrorInfo(
+              absl::ResourceExhaustedError(absl::StrCat("message is ", bytes,
+                                                        " bytes; max_bulk_request_bytes allows ",
+                                                        options_.max_message_bytes)),
+              {.reason = "LIMIT_EXCEEDED", .metadata = {{"limit", "max_bulk_request_bytes"}}}));
+          return false;
+        }
+      }
       if (!got_first_) {
         got_first_ = true;
         first_message_at_ = now;
@@ -153,9 +165,23 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     std::vector<v1::BulkItemResult> invalid;
     valid.reserve(request_.ops_size());
     int64_t invalid_bytes = 0;
+    const bool check_indices = options_.access != nullptr && !admission_.all_indices();
     for (int i = 0; i < request_.ops_size(); ++i) {
       const v1::BulkOp& op = request_.ops(i);
       absl::StatusOr<EncodedOp> encoded = EncodeBulkOp(op, defaults_, absl::StrCat("ops[", i, "]"));
+      if (encoded.ok() && check_indices) {
+        // Audited once per index in a row, not once per op.
+        const absl::Status allowed =
+            options_.access->CheckIndex(admission_, absl::StrCat("ops[", i, "].index"),
+                                        encoded->index, encoded->index != last_denied_index_);
+        if (!allowed.ok()) {
+          last_denied_index_ = encoded->index;
+          invalid.push_back(FailedItem(op.seq(), encoded->index, encoded->id, 403,
+                                       "security_exception", allowed.message()));
+          invalid_bytes += static_cast<int64_t>(op.source_json().size());
+          continue;
+        }
+      }
       if (encoded.ok()) {
         valid.push_back(*std::move(encoded));
         continue;
@@ -347,9 +373,12 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
   const IngestCallOptions options_;
   std::vector<std::pair<std::string, std::string>> headers_;
   absl::Time deadline_ = absl::InfiniteFuture();
+  // Holds the stream's place in its principal's limits until the call is done.
+  const AccessControl::Admission admission_;
   // Only the reading side touches these, one read at a time.
   v1::IngestRequest request_;
   BulkDefaults defaults_;
+  std::string last_denied_index_;
 
   absl::Mutex mu_;
   std::shared_ptr<IngestBatcher> batcher_ ABSL_GUARDED_BY(mu_);
@@ -408,8 +437,9 @@ void IngestStreams::DrainAll() {
   for (Stream* stream : streams_) stream->Drain();
 }
 
-IngestReactor* StartIngest(grpc::CallbackServerContext* context, const IngestCallOptions& options) {
-  return new IngestCall(context, options);
+IngestReactor* StartIngest(grpc::CallbackServerContext* context, const IngestCallOptions& options,
+                           AccessControl::Admission admission) {
+  return new IngestCall(context, options, std::move(admission));
 }
 
 }  // namespace esgw

@@ -9,11 +9,12 @@
 //
 // Errors. An op that fails validation is reported at once as its own failed result (status
 // 400, error type "esgw_invalid_op", the reason naming the field and rule) and the stream goes
-// on. A mistake in the stream itself (a default index or pipeline that is not valid, defaults
-// set after the first message, a seq reused while its op is in progress) refuses that message
-// whole and ends the stream with INVALID_ARGUMENT - after the results of every op accepted
-// before it have been sent. When the client cancels or goes away, ops not yet sent are dropped
-// and batches in flight are aborted; the client knows which ops are unacknowledged by seq.
+// on; so is an op whose index the principal may not write (status 403, "security_exception"). A
+// mistake in the stream itself (a default index or pipeline that is not valid, defaults set after
+// the first message, a seq reused while its op is in progress) refuses that message whole and ends
+// the stream with INVALID_ARGUMENT - after the results of every op accepted before it have been
+// sent. When the client cancels or goes away, ops not yet sent are dropped and batches in flight
+// are aborted; the client knows which ops are unacknowledged by seq.
 //
 // Shutdown (IngestStreams::DrainAll): a stream that has not half-closed reads no more; the ops
 // it has read are flushed to Elasticsearch and their results sent, then the stream ends with
@@ -34,6 +35,7 @@
 #include "pool/clock.h"
 #include "pool/dispatcher.h"
 #include "pool/timer_queue.h"
+#include "server/access_control.h"
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/ingest_batcher.h"
@@ -73,10 +75,19 @@ struct IngestCallOptions {
   OpaqueIdPolicy opaque_id = {};
   // Not owned; may be null (then the stream cannot be drained).
   IngestStreams* streams = nullptr;
+  // Not owned; may be null (then no op is checked). Each op's index is checked against the
+  // admitted principal's patterns; an op outside them fails alone (403, security_exception).
+  const AccessControl* access = nullptr;
+  // The largest IngestRequest message in protobuf bytes (0: no limit); a larger one ends the
+  // stream with RESOURCE_EXHAUSTED naming max_bulk_request_bytes, after the results of the ops
+  // accepted before it.
+  size_t max_message_bytes = 0;
 };
 
-// The reactor for a new Ingest call; it deletes itself when the call is done.
+// The reactor for a new Ingest call; it deletes itself when the call is done. It holds the
+// call's admission (its place in the principal's limits) until then.
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* StartIngest(
-    grpc::CallbackServerContext* context, const IngestCallOptions& options);
+    grpc::CallbackServerContext* context, const IngestCallOptions& options,
+    AccessControl::Admission admission = {});
 
 }  // namespace esgw

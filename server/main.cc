@@ -122,6 +122,25 @@ ABSL_FLAG(int64_t, ingest_max_buffer_bytes, 32 << 20,
 ABSL_FLAG(std::string, es_opaque_id, "per_request",
           "X-Opaque-Id sent to Elasticsearch when the client's metadata has none: per_request (a "
           "fresh id, also returned in the x-opaque-id response header), none, or a fixed value");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for gRPC over TLS (with --tls_key); empty serves plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Minutes(1),
+          "re-read --tls_cert, --tls_key and --tls_client_ca this often; new connections use "
+          "the new files, no restart needed");
+ABSL_FLAG(std::string, auth_file, "",
+          "YAML file of principals: token_sha256 or client_cert_subject, permissions (read, "
+          "write, admin) and index patterns; empty means open access (a warning is logged)");
+ABSL_FLAG(int, max_concurrent_rpcs_per_principal, 1024,
+          "calls one principal may have running at once (under open access: all callers)");
+ABSL_FLAG(int, max_ingest_streams_per_principal, 64,
+          "Ingest streams one principal may have open at once (under open access: all callers)");
+ABSL_FLAG(int64_t, max_read_request_bytes, 4 << 20,
+          "largest Search, MultiSearch, Count or Get request, in bytes");
+ABSL_FLAG(int64_t, max_bulk_request_bytes, 64 << 20,
+          "largest Bulk request, or Ingest message, in bytes");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 
@@ -441,6 +460,25 @@ int main(int argc, char** argv) {
   options.sniffer.use_hostname = absl::GetFlag(FLAGS_sniff_use_hostname);
   options.prober.timeout = absl::GetFlag(FLAGS_probe_timeout);
   options.retry.max_retries = absl::GetFlag(FLAGS_max_retries);
+  options.tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert),
+                 .key_file = absl::GetFlag(FLAGS_tls_key),
+                 .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca),
+                 .reload_interval = absl::GetFlag(FLAGS_tls_reload_interval)};
+  options.auth_file = absl::GetFlag(FLAGS_auth_file);
+  options.principal_limits = {
+      .max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs_per_principal),
+      .max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams_per_principal)};
+  for (const auto& [name, value] :
+       {std::pair<const char*, int64_t>{"max_read_request_bytes",
+                                        absl::GetFlag(FLAGS_max_read_request_bytes)},
+        {"max_bulk_request_bytes", absl::GetFlag(FLAGS_max_bulk_request_bytes)}}) {
+    if (value < 1 || value > (int64_t{1} << 30)) {
+      StartupError(sources, absl::StrCat("--", name, " must be between 1 and 1073741824"));
+      return 2;
+    }
+  }
+  options.max_read_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_read_request_bytes));
+  options.max_bulk_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_bulk_request_bytes));
 
   // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
   sigset_t stop_signals;

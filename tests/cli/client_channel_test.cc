@@ -12,16 +12,17 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/cancel_token.h"
 #include "client/esgw_client.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_certs.h"
 
 namespace esgw::client {
 namespace {
@@ -231,20 +232,6 @@ TEST(ClientChannelTest, WatchEndsWhenTheCallbackSaysSoOrWhenCancelled) {
               StatusIs(absl::StatusCode::kCancelled));
 }
 
-// Runs the openssl CLI in dir; INTERNAL with its output when it fails.
-absl::Status Openssl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"openssl"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> child = testing::Subprocess::Start(argv);
-  if (!child.ok()) return child.status();
-  absl::StatusOr<int> code = (*child)->Wait(absl::Seconds(30));
-  if (!code.ok()) return code.status();
-  if (*code != 0) {
-    return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), ": ", (*child)->Log()));
-  }
-  return absl::OkStatus();
-}
-
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -258,64 +245,58 @@ class ClientTlsTest : public ::testing::Test {
     absl::StatusOr<std::string> dir = testing::MakeTempDir("esgw-client-tls");
     ASSERT_THAT(dir, IsOk());
     dir_ = new std::string(*dir);
-    const auto path = [](const std::string& name) { return *dir_ + "/" + name; };
-    ASSERT_THAT(
-        Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                 "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj",
-                 "/CN=esgw client test ca", "-addext", "basicConstraints=critical,CA:TRUE",
-                 "-addext", "keyUsage=critical,keyCertSign,cRLSign"}),
-        IsOk());
-    for (const auto& [name, san, usage] : {std::tuple<std::string, std::string, std::string>{
-                                               "server", "DNS:esgw.test", "serverAuth"},
-                                           {"client", "DNS:client.test", "clientAuth"}}) {
-      std::ofstream(path(name + ".ext"))
-          << "subjectAltName=" << san << "\nextendedKeyUsage=" << usage
-          << "\nbasicConstraints=CA:FALSE\n";
-      ASSERT_THAT(Openssl({"req", "-new", "-newkey", "ec", "-pkeyopt",
-                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", path(name + ".key"),
-                           "-out", path(name + ".csr"), "-subj", "/CN=" + name}),
-                  IsOk());
-      ASSERT_THAT(Openssl({"x509", "-req", "-in", path(name + ".csr"), "-CA", path("ca.pem"),
-                           "-CAkey", path("ca.key"), "-CAcreateserial", "-out", path(name + ".pem"),
-                           "-days", "2", "-extfile", path(name + ".ext")}),
-                  IsOk());
-    }
+    absl::StatusOr<testing::TestCertificates> certs =
+        testing::TestCertificates::Create(*dir_, "esgw client test ca");
+    ASSERT_THAT(certs, IsOk());
+    certs_ = new testing::TestCertificates(*std::move(certs));
+    ASSERT_THAT(certs_->AddLeaf("server", {.dns_names = {"esgw.test"}}), IsOk());
+    ASSERT_THAT(certs_->AddLeaf("client", {.dns_names = {"client.test"},
+                                           .usage = testing::CertificateUsage::kClient}),
+                IsOk());
+    // A readable file that is not PEM.
+    std::ofstream(Path("not-pem.txt")) << "subjectAltName=DNS:client.test\n";
   }
   static void TearDownTestSuite() {
     if (dir_ != nullptr) {
       [[maybe_unused]] int ignored = std::system(("rm -rf '" + *dir_ + "'").c_str());
     }
     delete dir_;
+    delete certs_;
     dir_ = nullptr;
+    certs_ = nullptr;
   }
 
   static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+  static std::string Cert(const std::string& name) { return certs_->CertPath(name); }
+  static std::string Key(const std::string& name) { return certs_->KeyPath(name); }
 
   static std::shared_ptr<grpc::ServerCredentials> ServerCredentials(bool require_client_cert) {
     grpc::SslServerCredentialsOptions options(
         require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    options.pem_root_certs = Slurp(Path("ca.pem"));
-    options.pem_key_cert_pairs.push_back({Slurp(Path("server.key")), Slurp(Path("server.pem"))});
+    options.pem_root_certs = Slurp(Cert("ca"));
+    options.pem_key_cert_pairs.push_back({Slurp(Key("server")), Slurp(Cert("server"))});
     return grpc::SslServerCredentials(options);
   }
 
   static std::string* dir_;
+  static testing::TestCertificates* certs_;
 };
 
 std::string* ClientTlsTest::dir_ = nullptr;
+testing::TestCertificates* ClientTlsTest::certs_ = nullptr;
 
 TEST_F(ClientTlsTest, ChecksTheServerAgainstTheCaAndTheNameItWasGiven) {
   Server server(ServerCredentials(false));
   ASSERT_TRUE(server.ok());
   auto client =
-      Connect(server, {.token = "t0ken", .ca_file = Path("ca.pem"), .server_name = "esgw.test"});
+      Connect(server, {.token = "t0ken", .ca_file = Cert("ca"), .server_name = "esgw.test"});
   ASSERT_THAT(client->GetHealth(), IsOk());
   EXPECT_THAT(server.seen.Authorization(), ElementsAre("Bearer t0ken"))
       << "the same metadata over TLS";
 
   // 127.0.0.1 is not a name the certificate carries.
-  auto unnamed = Connect(server, {.deadline = absl::Seconds(5), .ca_file = Path("ca.pem")});
+  auto unnamed = Connect(server, {.deadline = absl::Seconds(5), .ca_file = Cert("ca")});
   EXPECT_THAT(unnamed->GetHealth(), StatusIs(absl::StatusCode::kUnavailable));
   // The system roots do not know our CA.
   auto untrusted =
@@ -327,12 +308,11 @@ TEST_F(ClientTlsTest, PresentsTheClientCertificateWhenTheServerRequiresOne) {
   Server server(ServerCredentials(true));
   ASSERT_TRUE(server.ok());
   auto without = Connect(
-      server,
-      {.deadline = absl::Seconds(5), .ca_file = Path("ca.pem"), .server_name = "esgw.test"});
+      server, {.deadline = absl::Seconds(5), .ca_file = Cert("ca"), .server_name = "esgw.test"});
   EXPECT_THAT(without->GetHealth(), StatusIs(absl::StatusCode::kUnavailable));
-  auto with = Connect(server, {.ca_file = Path("ca.pem"),
-                               .cert_file = Path("client.pem"),
-                               .key_file = Path("client.key"),
+  auto with = Connect(server, {.ca_file = Cert("ca"),
+                               .cert_file = Cert("client"),
+                               .key_file = Key("client"),
                                .server_name = "esgw.test"});
   EXPECT_THAT(with->GetHealth(), IsOk());
 }
@@ -341,9 +321,9 @@ TEST_F(ClientTlsTest, UnreadableOrNonPemFilesAreNamed) {
   EXPECT_THAT(Client::Create({.address = "127.0.0.1:1", .ca_file = Path("missing.pem")}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ca_file: cannot read")));
   EXPECT_THAT(Client::Create({.address = "127.0.0.1:1",
-                              .ca_file = Path("ca.pem"),
-                              .cert_file = Path("client.ext"),
-                              .key_file = Path("client.key")}),
+                              .ca_file = Cert("ca"),
+                              .cert_file = Path("not-pem.txt"),
+                              .key_file = Key("client")}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cert_file: ")));
 }
 

@@ -54,6 +54,7 @@
 #include "tests/support/esgw_process.h"
 #include "tests/support/prom_text.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/wait.h"
 
 // <resolv.h>, which httplib.h includes, defines p_type as a macro; here it is <elf.h>'s field.
@@ -1146,31 +1147,6 @@ TEST_F(ImageRunTest, ServerRunsInsideTheTreeAsUid10001AndServesSearchAndMetricsT
   StopAndExpectExitZero(**server);
 }
 
-// Certificates for a TLS node: a CA and a leaf for kEsHostName, made with the openssl CLI.
-absl::Status MakeCertificates(const std::string& dir) {
-  auto openssl = [](std::vector<std::string> args) -> absl::Status {
-    args.insert(args.begin(), "openssl");
-    ESGW_ASSIGN_OR_RETURN(CommandResult run, RunCommand(args));
-    if (run.exit_code == 0) return absl::OkStatus();
-    return absl::InternalError(absl::StrCat(absl::StrJoin(args, " "), ":\n", run.output));
-  };
-  ESGW_RETURN_IF_ERROR(
-      openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-               "-nodes", "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj",
-               "/CN=esgw image test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-               "keyUsage=critical,keyCertSign,cRLSign"}));
-  ESGW_RETURN_IF_ERROR(
-      openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-               "-keyout", dir + "/node.key", "-out", dir + "/node.csr", "-subj",
-               absl::StrCat("/CN=", kEsHostName)}));
-  ESGW_RETURN_IF_ERROR(WriteFile(
-      dir + "/node.ext",
-      absl::StrCat("subjectAltName=DNS:", kEsHostName, "\nextendedKeyUsage=serverAuth\n")));
-  return openssl({"x509", "-req", "-in", dir + "/node.csr", "-CA", dir + "/ca.pem", "-CAkey",
-                  dir + "/ca.key", "-set_serial", "7", "-days", "2", "-out", dir + "/node.pem",
-                  "-extfile", dir + "/node.ext"});
-}
-
 // An HTTPS front for one dev cluster node on 127.0.0.1:<free port>: every request is passed to
 // the node over plain HTTP and its answer sent back. Its handlers run on httplib's threads.
 class HttpsFront {
@@ -1232,19 +1208,21 @@ class HttpsFront {
 TEST_F(ImageRunTest, ServerInsideTheTreeVerifiesHttpsNodesWithTheImagesCaBundle) {
   // A node whose certificate chains to a CA that only the image's bundle holds: without
   // --es_ca_file the Search can only succeed if libcurl reads that bundle inside the image.
-  // Next to the tree, not in it; TearDown removes both.
-  const std::string pki = fs::path(rootfs_.dir).parent_path().string() + "/pki";
-  fs::create_directories(pki);
-  const absl::Status made = MakeCertificates(pki);
+  // A CA and a leaf for kEsHostName, next to the tree, not in it; TearDown removes both.
+  absl::StatusOr<testing::TestCertificates> pki = testing::TestCertificates::Create(
+      fs::path(rootfs_.dir).parent_path().string() + "/pki", "esgw image test CA");
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  const absl::Status made =
+      pki->AddLeaf("node", {.common_name = kEsHostName, .dns_names = {kEsHostName}});
   ASSERT_TRUE(made.ok()) << made;
   absl::StatusOr<CommandResult> curl_config = RunCommand({"curl-config", "--ca"});
   ASSERT_TRUE(curl_config.ok() && curl_config->exit_code == 0);
   const std::string bundle(absl::StripAsciiWhitespace(curl_config->output));
-  absl::StatusOr<std::string> ca = ReadFile(pki + "/ca.pem");
+  absl::StatusOr<std::string> ca = ReadFile(pki->CertPath("ca"));
   ASSERT_TRUE(ca.ok()) << ca.status();
   ASSERT_TRUE(WriteFile(rootfs_.Host(bundle), *ca, std::ios::app).ok());
 
-  HttpsFront front(pki + "/node.pem", pki + "/node.key", cluster_->node_addresses()[0]);
+  HttpsFront front(pki->CertPath("node"), pki->KeyPath("node"), cluster_->node_addresses()[0]);
   ASSERT_TRUE(front.ok()) << "the HTTPS front did not start";
   const std::string seed = absl::StrCat(kEsHostName, ":", front.port());
   // The seed only: sniffing would add the dev cluster's plain-HTTP addresses.

@@ -1,100 +1,37 @@
 // TLS between the curl transport and an in-process HTTPS peer (cpp-httplib on 127.0.0.1:0):
 // trusted and untrusted CAs, host name checks, client certificates, and the option checks in
-// CurlTransport::Create. Certificates are made with the openssl CLI into a temporary directory
-// when the suite starts.
+// CurlTransport::Create. Certificates are made with the openssl CLI (TestCertificates) into a
+// temporary directory when the suite starts.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
-#include <vector>
+#include <utility>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "pool/curl_transport.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/wait.h"
 
 namespace esgw {
 namespace {
 
+using testing::CertificateUsage;
 using ::testing::HasSubstr;
 using testing::IsOk;
 using ::testing::Not;
 using testing::StatusIs;
 using testing::Subprocess;
+using testing::TestCertificates;
 using testing::WaitFor;
-
-// Runs the openssl CLI; INTERNAL with its output when it fails.
-absl::Status RunOpenssl(std::vector<std::string> args) {
-  args.insert(args.begin(), "openssl");
-  absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(args);
-  if (!child.ok()) return child.status();
-  absl::StatusOr<int> code = (*child)->Wait(absl::Seconds(30));
-  if (!code.ok()) return code.status();
-  if (*code != 0) {
-    return absl::InternalError(
-        absl::StrCat(absl::StrJoin(args, " "), " exited with ", *code, ":\n", (*child)->Log()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::trunc);
-  out << content;
-  return out ? absl::OkStatus() : absl::InternalError(absl::StrCat("cannot write ", path));
-}
-
-// Certificates and keys for the suite, all P-256 keys, valid for two days.
-class Pki {
- public:
-  explicit Pki(std::string dir) : dir_(std::move(dir)) {}
-
-  std::string Cert(const std::string& name) const { return absl::StrCat(dir_, "/", name, ".pem"); }
-  std::string Key(const std::string& name) const { return absl::StrCat(dir_, "/", name, ".key"); }
-
-  absl::Status MakeCa(const std::string& name) {
-    return RunOpenssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                       "-nodes", "-keyout", Key(name), "-out", Cert(name), "-days", "2", "-subj",
-                       absl::StrCat("/CN=esgw test ", name), "-addext",
-                       "basicConstraints=critical,CA:TRUE", "-addext",
-                       "keyUsage=critical,keyCertSign,cRLSign"});
-  }
-
-  // A leaf certificate signed by `ca` with the given subjectAltName and extendedKeyUsage.
-  absl::Status MakeLeaf(const std::string& name, const std::string& ca, const std::string& san,
-                        const std::string& usage) {
-    const std::string csr = absl::StrCat(dir_, "/", name, ".csr");
-    const std::string ext = absl::StrCat(dir_, "/", name, ".ext");
-    if (absl::Status s = RunOpenssl({"req", "-new", "-newkey", "ec", "-pkeyopt",
-                                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", Key(name),
-                                     "-out", csr, "-subj", absl::StrCat("/CN=", name)});
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = WriteFile(
-            ext, absl::StrCat("subjectAltName=", san, "\nextendedKeyUsage=", usage, "\n"));
-        !s.ok()) {
-      return s;
-    }
-    return RunOpenssl({"x509", "-req", "-in", csr, "-CA", Cert(ca), "-CAkey", Key(ca),
-                       "-set_serial", absl::StrCat(++serial_), "-days", "2", "-out", Cert(name),
-                       "-extfile", ext});
-  }
-
- private:
-  std::string dir_;
-  int serial_ = 1000;
-};
 
 // An HTTPS/1.1 server on 127.0.0.1:<free port> answering GET / with 200 "tls ok". With a
 // client CA it requires a client certificate signed by that CA.
@@ -135,21 +72,31 @@ class HttpsPeer {
 class CurlTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string dir =
-        absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/esgw-tls-test-XXXXXX");
-    if (mkdtemp(dir.data()) == nullptr) {
-      setup_error_ = new std::string("mkdtemp failed");
+    absl::StatusOr<std::string> dir = testing::MakeTempDir("esgw-tls-test");
+    if (!dir.ok()) {
+      setup_error_ = new std::string(dir.status().ToString());
       return;
     }
-    dir_ = new std::string(dir);
-    pki_ = new Pki(dir);
-    absl::Status s = pki_->MakeCa("ca");
-    if (s.ok()) s = pki_->MakeCa("other_ca");
-    if (s.ok()) s = pki_->MakeLeaf("server", "ca", "IP:127.0.0.1,DNS:localhost", "serverAuth");
-    if (s.ok()) s = pki_->MakeLeaf("other_name", "ca", "DNS:other.example", "serverAuth");
-    if (s.ok()) s = pki_->MakeLeaf("client", "ca", "DNS:esgw-client", "clientAuth");
-    if (s.ok()) s = pki_->MakeLeaf("stranger", "other_ca", "DNS:esgw-client", "clientAuth");
+    dir_ = new std::string(*dir);
+    absl::StatusOr<TestCertificates> certs = TestCertificates::Create(*dir_);
+    absl::Status s = certs.status();
+    if (s.ok()) {
+      pki_ = new TestCertificates(*std::move(certs));
+      s = pki_->AddCa("other_ca");
+    }
+    if (s.ok()) {
+      s = pki_->AddLeaf("server", {.dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
+    }
+    if (s.ok()) s = pki_->AddLeaf("other_name", {.dns_names = {"other.example"}});
+    if (s.ok()) {
+      s = pki_->AddLeaf("client",
+                        {.dns_names = {"esgw-client"}, .usage = CertificateUsage::kClient});
+    }
+    if (s.ok()) {
+      s = pki_->AddLeaf(
+          "stranger",
+          {.issuer = "other_ca", .dns_names = {"esgw-client"}, .usage = CertificateUsage::kClient});
+    }
     if (!s.ok()) setup_error_ = new std::string(s.ToString());
   }
 
@@ -167,7 +114,7 @@ class CurlTlsTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, nullptr) << "making test certificates: " << *setup_error_;
   }
 
-  static const Pki& pki() { return *pki_; }
+  static const TestCertificates& pki() { return *pki_; }
 
   static std::unique_ptr<CurlTransport> MakeTransport(CurlTransport::Options options) {
     options.threads = 1;
@@ -191,18 +138,18 @@ class CurlTlsTest : public ::testing::Test {
 
  private:
   static std::string* dir_;
-  static Pki* pki_;
+  static TestCertificates* pki_;
   static std::string* setup_error_;
 };
 
 std::string* CurlTlsTest::dir_ = nullptr;
-Pki* CurlTlsTest::pki_ = nullptr;
+TestCertificates* CurlTlsTest::pki_ = nullptr;
 std::string* CurlTlsTest::setup_error_ = nullptr;
 
 TEST_F(CurlTlsTest, TrustedCaConnectsAndKeepsTheTlsConnection) {
-  HttpsPeer peer(pki().Cert("server"), pki().Key("server"));
+  HttpsPeer peer(pki().CertPath("server"), pki().KeyPath("server"));
   ASSERT_TRUE(peer.ok());
-  auto transport = MakeTransport({.ca_file = pki().Cert("ca")});
+  auto transport = MakeTransport({.ca_file = pki().CertPath("ca")});
   ASSERT_NE(transport, nullptr);
   HttpResponse first = Get(*transport, peer.endpoint());
   ASSERT_EQ(first.error, TransportError::kNone) << first.error_message;
@@ -215,10 +162,10 @@ TEST_F(CurlTlsTest, TrustedCaConnectsAndKeepsTheTlsConnection) {
 }
 
 TEST_F(CurlTlsTest, CertificateFromAnUntrustedCaIsAConnectFailure) {
-  HttpsPeer peer(pki().Cert("server"), pki().Key("server"));
+  HttpsPeer peer(pki().CertPath("server"), pki().KeyPath("server"));
   ASSERT_TRUE(peer.ok());
   // Another private CA, then the system store (which knows neither).
-  for (const std::string& ca_file : {pki().Cert("other_ca"), std::string()}) {
+  for (const std::string& ca_file : {pki().CertPath("other_ca"), std::string()}) {
     auto transport = MakeTransport({.ca_file = ca_file});
     ASSERT_NE(transport, nullptr);
     const HttpResponse response = Get(*transport, peer.endpoint());
@@ -231,9 +178,9 @@ TEST_F(CurlTlsTest, CertificateFromAnUntrustedCaIsAConnectFailure) {
 
 TEST_F(CurlTlsTest, HostNameMismatchIsAConnectFailure) {
   // Signed by the trusted CA, but for other.example, while we dial 127.0.0.1.
-  HttpsPeer peer(pki().Cert("other_name"), pki().Key("other_name"));
+  HttpsPeer peer(pki().CertPath("other_name"), pki().KeyPath("other_name"));
   ASSERT_TRUE(peer.ok());
-  auto transport = MakeTransport({.ca_file = pki().Cert("ca")});
+  auto transport = MakeTransport({.ca_file = pki().CertPath("ca")});
   ASSERT_NE(transport, nullptr);
   const HttpResponse response = Get(*transport, peer.endpoint());
   EXPECT_EQ(response.error, TransportError::kConnectFailed) << response.error_message;
@@ -242,22 +189,23 @@ TEST_F(CurlTlsTest, HostNameMismatchIsAConnectFailure) {
 }
 
 TEST_F(CurlTlsTest, WithoutHostNameCheckTheChainIsStillVerified) {
-  HttpsPeer peer(pki().Cert("other_name"), pki().Key("other_name"));
+  HttpsPeer peer(pki().CertPath("other_name"), pki().KeyPath("other_name"));
   ASSERT_TRUE(peer.ok());
-  auto trusting = MakeTransport({.ca_file = pki().Cert("ca"), .verify_hostname = false});
+  auto trusting = MakeTransport({.ca_file = pki().CertPath("ca"), .verify_hostname = false});
   ASSERT_NE(trusting, nullptr);
   const HttpResponse ok = Get(*trusting, peer.endpoint());
   EXPECT_EQ(ok.error, TransportError::kNone) << ok.error_message;
   EXPECT_EQ(ok.status, 200);
 
-  auto untrusting = MakeTransport({.ca_file = pki().Cert("other_ca"), .verify_hostname = false});
+  auto untrusting =
+      MakeTransport({.ca_file = pki().CertPath("other_ca"), .verify_hostname = false});
   ASSERT_NE(untrusting, nullptr);
   const HttpResponse refused = Get(*untrusting, peer.endpoint());
   EXPECT_EQ(refused.error, TransportError::kConnectFailed) << refused.error_message;
 }
 
 TEST_F(CurlTlsTest, InsecureSkipVerifyAcceptsAnUnknownCertificate) {
-  HttpsPeer peer(pki().Cert("other_name"), pki().Key("other_name"));
+  HttpsPeer peer(pki().CertPath("other_name"), pki().KeyPath("other_name"));
   ASSERT_TRUE(peer.ok());
   auto transport = MakeTransport({.insecure_skip_verify = true});
   ASSERT_NE(transport, nullptr);
@@ -267,11 +215,11 @@ TEST_F(CurlTlsTest, InsecureSkipVerifyAcceptsAnUnknownCertificate) {
 }
 
 TEST_F(CurlTlsTest, ClientCertificateIsPresentedWhenTheNodeRequiresOne) {
-  HttpsPeer peer(pki().Cert("server"), pki().Key("server"), pki().Cert("ca"));
+  HttpsPeer peer(pki().CertPath("server"), pki().KeyPath("server"), pki().CertPath("ca"));
   ASSERT_TRUE(peer.ok());
-  auto with_cert = MakeTransport({.ca_file = pki().Cert("ca"),
-                                  .client_cert_file = pki().Cert("client"),
-                                  .client_key_file = pki().Key("client")});
+  auto with_cert = MakeTransport({.ca_file = pki().CertPath("ca"),
+                                  .client_cert_file = pki().CertPath("client"),
+                                  .client_key_file = pki().KeyPath("client")});
   ASSERT_NE(with_cert, nullptr);
   const HttpResponse ok = Get(*with_cert, peer.endpoint());
   EXPECT_EQ(ok.error, TransportError::kNone) << ok.error_message;
@@ -280,25 +228,25 @@ TEST_F(CurlTlsTest, ClientCertificateIsPresentedWhenTheNodeRequiresOne) {
 }
 
 TEST_F(CurlTlsTest, MissingOrUntrustedClientCertificateIsAConnectFailure) {
-  HttpsPeer peer(pki().Cert("server"), pki().Key("server"), pki().Cert("ca"));
+  HttpsPeer peer(pki().CertPath("server"), pki().KeyPath("server"), pki().CertPath("ca"));
   ASSERT_TRUE(peer.ok());
-  auto without_cert = MakeTransport({.ca_file = pki().Cert("ca")});
+  auto without_cert = MakeTransport({.ca_file = pki().CertPath("ca")});
   ASSERT_NE(without_cert, nullptr);
   const HttpResponse missing = Get(*without_cert, peer.endpoint());
   EXPECT_EQ(missing.error, TransportError::kConnectFailed) << missing.error_message;
   EXPECT_THAT(missing.error_message, HasSubstr("certificate"));
 
-  auto stranger = MakeTransport({.ca_file = pki().Cert("ca"),
-                                 .client_cert_file = pki().Cert("stranger"),
-                                 .client_key_file = pki().Key("stranger")});
+  auto stranger = MakeTransport({.ca_file = pki().CertPath("ca"),
+                                 .client_cert_file = pki().CertPath("stranger"),
+                                 .client_key_file = pki().KeyPath("stranger")});
   ASSERT_NE(stranger, nullptr);
   const HttpResponse untrusted = Get(*stranger, peer.endpoint());
   EXPECT_EQ(untrusted.error, TransportError::kConnectFailed) << untrusted.error_message;
 
   // A key that does not belong to the certificate: curl refuses it before the handshake.
-  auto mismatched = MakeTransport({.ca_file = pki().Cert("ca"),
-                                   .client_cert_file = pki().Cert("client"),
-                                   .client_key_file = pki().Key("stranger")});
+  auto mismatched = MakeTransport({.ca_file = pki().CertPath("ca"),
+                                   .client_cert_file = pki().CertPath("client"),
+                                   .client_key_file = pki().KeyPath("stranger")});
   ASSERT_NE(mismatched, nullptr);
   const HttpResponse bad_key = Get(*mismatched, peer.endpoint());
   EXPECT_EQ(bad_key.error, TransportError::kConnectFailed) << bad_key.error_message;
@@ -312,8 +260,8 @@ TEST_F(CurlTlsTest, TlsAlertFromANodeRefusingTheClientCertificateIsAConnectFailu
   // (The httplib peer above instead drops the connection before the request leaves.)
   auto server =
       Subprocess::Start({"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert",
-                         pki().Cert("server"), "-key", pki().Key("server"), "-CAfile",
-                         pki().Cert("ca"), "-Verify", "1", "-verify_return_error", "-www"});
+                         pki().CertPath("server"), "-key", pki().KeyPath("server"), "-CAfile",
+                         pki().CertPath("ca"), "-Verify", "1", "-verify_return_error", "-www"});
   ASSERT_THAT(server, IsOk());
   int port = 0;
   ASSERT_TRUE(WaitFor(
@@ -329,22 +277,22 @@ TEST_F(CurlTlsTest, TlsAlertFromANodeRefusingTheClientCertificateIsAConnectFailu
       absl::Seconds(10), "openssl s_server reports its port"));
   const Endpoint node{.scheme = "https", .host = "127.0.0.1", .port = port};
 
-  auto without_cert = MakeTransport({.ca_file = pki().Cert("ca")});
+  auto without_cert = MakeTransport({.ca_file = pki().CertPath("ca")});
   ASSERT_NE(without_cert, nullptr);
   const HttpResponse missing = Get(*without_cert, node);
   EXPECT_EQ(missing.error, TransportError::kConnectFailed) << missing.error_message;
   EXPECT_THAT(missing.error_message, HasSubstr("alert certificate required"));
 
-  auto stranger = MakeTransport({.ca_file = pki().Cert("ca"),
-                                 .client_cert_file = pki().Cert("stranger"),
-                                 .client_key_file = pki().Key("stranger")});
+  auto stranger = MakeTransport({.ca_file = pki().CertPath("ca"),
+                                 .client_cert_file = pki().CertPath("stranger"),
+                                 .client_key_file = pki().KeyPath("stranger")});
   ASSERT_NE(stranger, nullptr);
   const HttpResponse untrusted = Get(*stranger, node);
   EXPECT_EQ(untrusted.error, TransportError::kConnectFailed) << untrusted.error_message;
 
-  auto with_cert = MakeTransport({.ca_file = pki().Cert("ca"),
-                                  .client_cert_file = pki().Cert("client"),
-                                  .client_key_file = pki().Key("client")});
+  auto with_cert = MakeTransport({.ca_file = pki().CertPath("ca"),
+                                  .client_cert_file = pki().CertPath("client"),
+                                  .client_key_file = pki().KeyPath("client")});
   ASSERT_NE(with_cert, nullptr);
   const HttpResponse ok = Get(*with_cert, node);
   EXPECT_EQ(ok.error, TransportError::kNone) << ok.error_message;
@@ -355,16 +303,16 @@ TEST_F(CurlTlsTest, CreateRejectsUnusableTlsFilesWithoutQuotingThem) {
   EXPECT_THAT(CurlTransport::Create({.ca_file = "/nonexistent/ca.pem"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ca_file")));
   // A key where a certificate belongs: the message names the option, never the key.
-  auto key_as_ca = CurlTransport::Create({.ca_file = pki().Key("ca")});
+  auto key_as_ca = CurlTransport::Create({.ca_file = pki().KeyPath("ca")});
   EXPECT_THAT(key_as_ca, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ca_file")));
   EXPECT_THAT(key_as_ca.status().message(), Not(HasSubstr("BEGIN")));
-  EXPECT_THAT(CurlTransport::Create({.client_key_file = pki().Key("client")}),
+  EXPECT_THAT(CurlTransport::Create({.client_key_file = pki().KeyPath("client")}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("client_cert_file")));
   // Without a key file, the certificate file must hold the key too.
-  EXPECT_THAT(CurlTransport::Create({.client_cert_file = pki().Cert("client")}),
+  EXPECT_THAT(CurlTransport::Create({.client_cert_file = pki().CertPath("client")}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("private key")));
-  EXPECT_THAT(CurlTransport::Create({.client_cert_file = pki().Cert("client"),
-                                     .client_key_file = pki().Cert("client")}),
+  EXPECT_THAT(CurlTransport::Create({.client_cert_file = pki().CertPath("client"),
+                                     .client_key_file = pki().CertPath("client")}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("client_key_file")));
 }
 

@@ -10,9 +10,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+import { grpcCalls, loadProtos } from '../../support/node/grpc_calls.mjs';
 import { importDependencies, parsePortFile, Processes } from '../../support/node/processes.mjs';
 import { structFromJson } from '../../support/node/protojson.mjs';
 
@@ -29,15 +29,6 @@ const STOP_TIMEOUT_MS = 5_000; // SIGTERM grace before SIGKILL
 // Index the Bulk test writes to; removed afterwards from a real cluster.
 const SCRATCH_INDEX = 'esgw-node-e2e';
 
-const LOADER_OPTIONS = {
-  includeDirs: [PROTO_DIR],
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
-
 const [grpc, protoLoader] = await importDependencies((name) => import(name), HERE, [
   '@grpc/grpc-js',
   '@grpc/proto-loader',
@@ -53,78 +44,14 @@ const processes = new Processes({
 
 // ---- gRPC helpers ---------------------------------------------------------------------------
 
-const packageDefinition = protoLoader.loadSync(
-  [
-    'esgw/v1/gateway.proto',
-    'esgw/v1/admin.proto',
-    'grpc/health/v1/health.proto',
-    'google/rpc/status.proto',
-    'google/rpc/error_details.proto',
-  ],
-  LOADER_OPTIONS,
-);
+const packageDefinition = loadProtos(protoLoader, PROTO_DIR);
 const loaded = grpc.loadPackageDefinition(packageDefinition);
-
-function deadline() {
-  return new Date(Date.now() + CALL_TIMEOUT_MS);
-}
-
-// Runs an Ingest stream: writes messages, half-closes, and resolves to { results, summary,
-// summaries, error } once the stream ends; never rejects.
-function ingest(client, messages) {
-  return new Promise((resolve) => {
-    const outcome = { results: [], summary: null, summaries: 0, error: undefined };
-    const stream = client.Ingest({ deadline: deadline() });
-    stream.on('data', (response) => {
-      outcome.results.push(...response.results);
-      if (response.summary) {
-        outcome.summaries += 1;
-        outcome.summary = response.summary;
-      }
-    });
-    stream.on('error', (error) => {
-      outcome.error = error;
-    });
-    stream.on('status', () => resolve(outcome));
-    for (const message of messages) stream.write(message);
-    stream.end();
-  });
-}
-
-// Calls a unary method; resolves to { response } or { error }, never rejects.
-function call(client, method, request) {
-  return new Promise((resolve) => {
-    client[method](request, { deadline: deadline() }, (error, response) =>
-      resolve(error ? { error } : { response }),
-    );
-  });
-}
-
-async function callOk(client, method, request) {
-  const { error, response } = await call(client, method, request);
-  assert.equal(error, undefined, `${method} failed: ${error?.code} ${error?.details}`);
-  return response;
-}
-
-async function callFails(client, method, request, code) {
-  const { error, response } = await call(client, method, request);
-  assert.ok(error, `${method} succeeded, expected status ${code}: ${JSON.stringify(response)}`);
-  assert.equal(error.code, code, `${method}: status ${error.code} (${error.details})`);
-  return error;
-}
+const { callOk, callFails, errorInfos, ingest, untilServing } = grpcCalls({
+  packageDefinition,
+  callTimeoutMs: CALL_TIMEOUT_MS,
+});
 
 const toStruct = (object) => structFromJson(packageDefinition, object);
-
-// The google.rpc.ErrorInfo details of a failed call, from its grpc-status-details-bin trailer.
-function errorInfos(error) {
-  const [bytes] = error.metadata?.get('grpc-status-details-bin') ?? [];
-  assert.ok(bytes, `no grpc-status-details-bin trailer on: ${error.code} ${error.details}`);
-  const status = packageDefinition['google.rpc.Status'].deserialize(bytes);
-  assert.equal(status.code, error.code, 'google.rpc.Status code differs from the RPC status');
-  return status.details
-    .filter((any) => any.type_url.endsWith('/google.rpc.ErrorInfo'))
-    .map((any) => packageDefinition['google.rpc.ErrorInfo'].deserialize(any.value));
-}
 
 function assertHits(response, nodes) {
   assert.equal(response.hits.length, 5, `hits: ${JSON.stringify(response.hits)}`);
@@ -206,13 +133,7 @@ describe('esgw-server end to end (Node.js client)', () => {
 
   it('Health reports SERVING for "" and esgw.v1.Gateway', async () => {
     // The pool may need a moment after startup to see a usable node.
-    const until = Date.now() + HEALTHY_TIMEOUT_MS;
-    let last;
-    while (Date.now() < until) {
-      last = await call(health, 'Check', { service: '' });
-      if (last.response?.status === 'SERVING') break;
-      await sleep(100);
-    }
+    const last = await untilServing(health, '', HEALTHY_TIMEOUT_MS);
     assert.equal(last.response?.status, 'SERVING', `last answer: ${JSON.stringify(last)}`);
 
     for (const service of ['', 'esgw.v1.Gateway']) {
