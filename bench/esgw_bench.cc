@@ -52,9 +52,21 @@ ABSL_FLAG(std::string, index, "products", "index to search");
 ABSL_FLAG(std::string, body, R"({"query":{"match_all":{}},"size":10})", "search body (JSON)");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5),
           "deadline of each call (of each stream for ingest: at least 10 min there)");
+ABSL_FLAG(std::string, token, "", "bearer token sent with every call (or env ESGW_TOKEN)");
+ABSL_FLAG(std::string, ca_file, "", "PEM CA to trust: connect over TLS");
+ABSL_FLAG(std::string, cert_file, "", "PEM client certificate (mutual TLS), with --key_file");
+ABSL_FLAG(std::string, key_file, "", "PEM key of --cert_file");
+ABSL_FLAG(std::string, server_name, "", "name to verify in the server's certificate");
 ABSL_FLAG(int, server_pid, 0, "pid of esgw-server, for its CPU time per request (0: skip)");
 
 namespace {
+
+// "Bearer <token>" for every call when a token is set (from main, before any call).
+std::string g_authorization;
+
+void Authorize(grpc::ClientContext& context) {
+  if (!g_authorization.empty()) context.AddMetadata("authorization", g_authorization);
+}
 
 // CPU seconds (user + system) per thread name of a process, from /proc/<pid>/task/*/stat.
 std::map<std::string, double> ThreadCpu(int pid) {
@@ -104,6 +116,7 @@ struct PoolTotals {
 
 bool ReadPool(esgw::v1::Admin::Stub* admin, PoolTotals* totals) {
   grpc::ClientContext context;
+  Authorize(context);
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   esgw::v1::PoolStats stats;
   const grpc::Status status = admin->GetPoolStats(&context, {}, &stats);
@@ -153,6 +166,7 @@ RunResult Run(esgw::v1::Gateway::Stub* gateway, int total, int concurrency) {
       ++started;
     }
     auto* slot = new Slot();
+    Authorize(slot->context);
     slot->context.set_deadline(std::chrono::system_clock::now() +
                                absl::ToChronoMilliseconds(deadline));
     slot->start = absl::Now();
@@ -216,6 +230,7 @@ RunResult RunBulk(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency, i
           FillOp(request.add_ops(), prefix, n, pad);
         }
         grpc::ClientContext context;
+        Authorize(context);
         context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline)));
         esgw::v1::BulkResponse response;
@@ -250,6 +265,7 @@ RunResult RunIngest(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency,
     const int end = static_cast<int>(static_cast<int64_t>(docs) * (c + 1) / concurrency);
     streams.emplace_back([&, first, end] {
       grpc::ClientContext context;
+      Authorize(context);
       context.set_deadline(
           std::chrono::system_clock::now() +
           absl::ToChronoMilliseconds(std::max(absl::GetFlag(FLAGS_deadline), absl::Minutes(10))));
@@ -318,6 +334,13 @@ int main(int argc, char** argv) {
   // limits, so the figures are what those clients get.
   esgw::client::ClientOptions client_options;
   client_options.address = absl::GetFlag(FLAGS_addr);
+  client_options.token = absl::GetFlag(FLAGS_token);
+  client_options.ca_file = absl::GetFlag(FLAGS_ca_file);
+  client_options.cert_file = absl::GetFlag(FLAGS_cert_file);
+  client_options.key_file = absl::GetFlag(FLAGS_key_file);
+  client_options.server_name = absl::GetFlag(FLAGS_server_name);
+  esgw::client::ApplyEnvironment(client_options);
+  if (!client_options.token.empty()) g_authorization = "Bearer " + client_options.token;
   absl::StatusOr<std::shared_ptr<grpc::Channel>> created =
       esgw::client::CreateChannel(client_options);
   if (!created.ok()) {
