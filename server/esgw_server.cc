@@ -154,13 +154,19 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
   if (!options.metrics_listen.empty()) {
     const EsgwServer* self = server.get();
     ESGW_ASSIGN_OR_RETURN(server->metrics_,
-                          MetricsHttpServer::Start(options.metrics_listen, [self] {
-                            return RenderMetrics({.grpc = &self->calls_.metrics(),
-                                                  .pool = self->pool_.get(),
-                                                  .transport = self->transport_.get(),
-                                                  .health = self->health_.get(),
-                                                  .version = ESGW_VERSION});
-                          }));
+                          MetricsHttpServer::Start(
+                              options.metrics_listen,
+                              [self] {
+                                return RenderMetrics({.grpc = &self->calls_.metrics(),
+                                                      .pool = self->pool_.get(),
+                                                      .transport = self->transport_.get(),
+                                                      .health = self->health_.get(),
+                                                      .version = ESGW_VERSION});
+                              },
+                              [self, gateway_name, admin_name](bool live) {
+                                return self->health_->StatusFor(live ? admin_name : gateway_name) ==
+                                       grpc::health::v1::HealthCheckResponse::SERVING;
+                              }));
   }
   // The v1alpha plugin must be registered before the builder exists: the builder takes its
   // plugins from a process-wide list in its constructor.

@@ -11,7 +11,8 @@
 namespace esgw {
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& listen, std::function<std::string()> render) {
+    const std::string& listen, std::function<std::string()> render,
+    std::function<bool(bool live)> health) {
   const size_t colon = listen.rfind(':');
   int port = -1;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
@@ -37,11 +38,22 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   http.Get("/metrics", [render](const httplib::Request&, httplib::Response& response) {
     response.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  if (health != nullptr) {
+    for (const bool live : {false, true}) {
+      http.Get(live ? "/livez" : "/readyz", [health, live](const httplib::Request&,
+                                                           httplib::Response& response) {
+        const bool ok = health(live);
+        response.status = ok ? 200 : 503;
+        response.set_content(ok ? "SERVING\n" : "NOT_SERVING\n", "text/plain; charset=utf-8");
+      });
+    }
+  }
   http.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
     if (response.status == 404) {
-      response.set_content(
-          absl::StrCat("esgw serves only GET /metrics here, not ", request.path, "\n"),
-          "text/plain; charset=utf-8");
+      response.set_content(absl::StrCat("esgw serves only GET /metrics, /readyz and /livez "
+                                        "here, not ",
+                                        request.path, "\n"),
+                           "text/plain; charset=utf-8");
     }
   });
   const int bound =

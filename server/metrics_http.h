@@ -1,7 +1,9 @@
 // The HTTP listener behind --metrics_listen: GET /metrics answers the Prometheus text format
-// (RenderMetrics at each scrape); anything else is 404. Two worker threads; a scrape of a
-// 3-node pool (52 KB) took 0.17 ms when measured.
-// Thread-safe: Stop may be called from any thread; the render function must be thread-safe.
+// (RenderMetrics at each scrape); GET /readyz and /livez answer 200 or 503 as the gRPC health
+// service would for readiness (esgw.v1.Gateway) and liveness (esgw.v1.Admin), for HTTP probes
+// where gRPC ones cannot connect (a TLS listener); anything else is 404. Two worker threads; a
+// scrape of a 3-node pool (52 KB) took 0.17 ms when measured. Thread-safe: Stop may be called from
+// any thread; the render function must be thread-safe.
 #pragma once
 
 #include <functional>
@@ -22,8 +24,11 @@ class MetricsHttpServer {
   // listen: "host:port", "[v6]:port" or ":port" (all interfaces); port 0 picks a free port.
   // INVALID_ARGUMENT naming metrics_listen when it does not parse, UNAVAILABLE when it cannot
   // be bound.
+  // health(live) says whether esgw is ready (live = false) or live (live = true); null
+  // answers 404 for both.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& listen, std::function<std::string()> render);
+      const std::string& listen, std::function<std::string()> render,
+      std::function<bool(bool live)> health = nullptr);
   ~MetricsHttpServer();
 
   int port() const { return port_; }

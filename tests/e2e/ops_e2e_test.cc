@@ -65,6 +65,13 @@ class OpsE2eTest : public ::testing::Test {
     return gateway_->Search(testing::CallContext(deadline).get(), request, &response);
   }
 
+  // The status code of GET path on the metrics listener; -1 when it did not answer.
+  int HttpProbe(const std::string& path) {
+    auto response = devcluster::HttpRequestOnce(absl::StrCat("127.0.0.1:", server_->metrics_port()),
+                                                "GET", path);
+    return response.ok() ? response->status : -1;
+  }
+
   absl::StatusOr<testing::PromExposition> Scrape() {
     auto response = devcluster::HttpRequestOnce(absl::StrCat("127.0.0.1:", server_->metrics_port()),
                                                 "GET", "/metrics");
@@ -214,6 +221,9 @@ TEST_F(OpsE2eTest, HealthWatchGoesNotServingWithEveryNodeDownAndBack) {
   grpc::health::v1::HealthCheckResponse alive;
   ASSERT_TRUE(health_->Check(testing::CallContext().get(), liveness, &alive).ok());
   EXPECT_EQ(alive.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  // The HTTP probes (for a TLS listener, where Kubernetes' gRPC probes cannot connect) agree.
+  EXPECT_EQ(HttpProbe("/readyz"), 503);
+  EXPECT_EQ(HttpProbe("/livez"), 200);
 
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Revive(i).ok());
   ASSERT_TRUE(
@@ -223,6 +233,8 @@ TEST_F(OpsE2eTest, HealthWatchGoesNotServingWithEveryNodeDownAndBack) {
                                                  grpc::health::v1::HealthCheckResponse::NOT_SERVING,
                                                  grpc::health::v1::HealthCheckResponse::SERVING));
   EXPECT_TRUE(Search().ok());
+  EXPECT_EQ(HttpProbe("/readyz"), 200);
+  EXPECT_EQ(HttpProbe("/livez"), 200);
 
   // GetHealth agrees, and carries the cluster's own health.
   esgw::v1::HealthReport report;
@@ -309,7 +321,7 @@ TEST_F(OpsE2eTest, MetricsParseAndCountWhatWasSent) {
   EXPECT_GT(after->Sum("process_max_fds", {}), after->Sum("process_open_fds", {}));
   EXPECT_EQ(after->Count("esgw_build_info", {}), 1);
 
-  // Only /metrics is served.
+  // Only /metrics and the probes are served.
   auto other =
       devcluster::HttpRequestOnce(absl::StrCat("127.0.0.1:", server_->metrics_port()), "GET", "/");
   ASSERT_TRUE(other.ok()) << other.status();
