@@ -17,6 +17,7 @@
 #include "server/grpc_status.h"
 #include "server/index_references.h"
 #include "server/ingest_call.h"
+#include "server/validation.h"
 
 namespace esgw {
 namespace {
@@ -126,14 +127,6 @@ class FinishedIngest final
   void OnDone() override { delete this; }
 };
 
-// RESOURCE_EXHAUSTED naming the limit (flag) when a request of bytes is over it.
-absl::Status RequestTooLarge(size_t bytes, size_t limit, absl::string_view flag) {
-  if (bytes <= limit) return absl::OkStatus();
-  return WithErrorInfo(absl::ResourceExhaustedError(
-                           absl::StrCat("request is ", bytes, " bytes; ", flag, " allows ", limit)),
-                       {.reason = "LIMIT_EXCEEDED", .metadata = {{"limit", std::string(flag)}}});
-}
-
 }  // namespace
 
 absl::StatusOr<AccessControl::Admission> GatewayService::AdmitRead(
@@ -141,7 +134,7 @@ absl::StatusOr<AccessControl::Admission> GatewayService::AdmitRead(
   ESGW_ASSIGN_OR_RETURN(AccessControl::Admission admission,
                         options_.access->Admit(context, rpc, Permission::kRead));
   ESGW_RETURN_IF_ERROR(
-      RequestTooLarge(request_bytes, options_.max_read_request_bytes, "max_read_request_bytes"));
+      CheckRequestSize(request_bytes, options_.max_read_request_bytes, "max_read_request_bytes"));
   return admission;
 }
 
@@ -310,8 +303,8 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
   absl::StatusOr<AccessControl::Admission> admission =
       options_.access->Admit(*context, "Bulk", Permission::kWrite);
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
-  if (absl::Status size = RequestTooLarge(request->ByteSizeLong(), options_.max_bulk_request_bytes,
-                                          "max_bulk_request_bytes");
+  if (absl::Status size = CheckRequestSize(request->ByteSizeLong(), options_.max_bulk_request_bytes,
+                                           "max_bulk_request_bytes");
       !size.ok()) {
     return FinishNow(context, ToGrpcStatus(size));
   }

@@ -128,13 +128,10 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
       // A message that arrives while draining is not taken: its ops get no result.
       if (cancelled_ || draining_) return false;
       if (options_.max_message_bytes > 0) {
-        const size_t bytes = request_.ByteSizeLong();
-        if (bytes > options_.max_message_bytes) {
-          StreamErrorLocked(WithErrorInfo(
-              absl::ResourceExhaustedError(absl::StrCat("message is ", bytes,
-                                                        " bytes; max_bulk_request_bytes allows ",
-                                                        options_.max_message_bytes)),
-              {.reason = "LIMIT_EXCEEDED", .metadata = {{"limit", "max_bulk_request_bytes"}}}));
+        if (absl::Status size = CheckRequestSize(
+                request_.ByteSizeLong(), options_.max_message_bytes, "max_bulk_request_bytes");
+            !size.ok()) {
+          StreamErrorLocked(size);
           return false;
         }
       }

@@ -127,4 +127,12 @@ absl::StatusOr<std::string> JsonObjectBody(bool has_json, const std::string& bod
   return body_json;
 }
 
+absl::Status CheckRequestSize(size_t bytes, size_t limit, absl::string_view limit_name) {
+  if (bytes <= limit) return absl::OkStatus();
+  return WithErrorInfo(
+      absl::ResourceExhaustedError(
+          absl::StrCat("request is ", bytes, " bytes; ", limit_name, " allows ", limit)),
+      {.reason = "LIMIT_EXCEEDED", .metadata = {{"limit", std::string(limit_name)}}});
+}
+
 }  // namespace esgw

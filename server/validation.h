@@ -48,4 +48,9 @@ absl::StatusOr<std::string> JsonObjectBody(bool has_json, const std::string& bod
                                            absl::string_view json_field,
                                            absl::string_view struct_field);
 
+// RESOURCE_EXHAUSTED when a request (or stream message) of `bytes` is over `limit`, naming the
+// limit in the message ("request is 70012 bytes; max_read_request_bytes allows 65536") and in an
+// ErrorInfo (reason LIMIT_EXCEEDED, metadata limit).
+absl::Status CheckRequestSize(size_t bytes, size_t limit, absl::string_view limit_name);
+
 }  // namespace esgw
