@@ -1,16 +1,25 @@
 // esgw-bench: load for a running esgw-server, one of three workloads:
-//  - search (default): keeps --concurrency Search calls in flight until --requests completed;
+//  - search (default): Search calls, either
+//      closed loop: --concurrency calls kept in flight, each answered call followed by the next;
+//      open loop (--rate=N): N calls a second started on a fixed schedule whatever the answers
+//        do (at most --concurrency in flight), each call's latency counted from the moment the
+//        schedule meant it to start, so that a stall shows in the percentiles instead of
+//        quietly slowing the load (no "coordinated omission");
+//    for --requests calls, or for --duration when it is set;
 //  - bulk: --concurrency callers send Bulk calls of --bulk_ops index ops until --docs are written;
 //  - ingest: --concurrency Ingest streams write --docs index ops between them, in messages of
 //    --message_ops, reading results as they come.
-// Documents are --doc_bytes of JSON each. It prints throughput, latency percentiles (per call;
-// per stream for ingest), status codes, what the pool did meanwhile (requests, retries,
-// connections opened per node, from Admin.GetPoolStats) and, with --server_pid, the server's CPU
-// time per op split by thread (the esgw-http transport loops, gRPC's threads, ...) and its
-// resident memory now and at its peak, read from /proc.
+// Documents are --doc_bytes of JSON each. It reports throughput, latency percentiles (p50, p90,
+// p99, p99.9, max, from an HDR-style histogram; per call, per stream for ingest), errors by
+// status code, what the pool did meanwhile (requests, retries, connections opened per node, from
+// Admin.GetPoolStats) and, with --server_pid, the server's CPU time per op split by thread and
+// its resident memory now and at its peak, read from /proc. --output=json prints the same as
+// one JSON object, for scripts (make bench).
 //
-//   esgw-bench --addr=127.0.0.1:50051 --requests=10000 --concurrency=16 --server_pid=1234
+//   esgw-bench --addr=127.0.0.1:50051 --duration=10s --concurrency=64 --server_pid=1234
+//   esgw-bench --rate=1000 --duration=10s
 //   esgw-bench --workload=ingest --docs=1000000 --doc_bytes=1024 --concurrency=2
+//   esgw-bench --write_request=search.grpc   # the framed request, for h2load -d
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -30,10 +39,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/latency_recorder.h"
 #include "client/channel.h"
 #include "esgw/v1/admin.grpc.pb.h"
 #include "esgw/v1/gateway.grpc.pb.h"
@@ -45,9 +57,16 @@ ABSL_FLAG(int, doc_bytes, 1024, "bulk and ingest: bytes of each document's JSON 
 ABSL_FLAG(int, bulk_ops, 1000, "bulk: ops per Bulk call");
 ABSL_FLAG(int, message_ops, 100, "ingest: ops per IngestRequest message");
 ABSL_FLAG(std::string, write_index, "esgw-bench", "bulk and ingest: index to write to");
-ABSL_FLAG(int, requests, 10000, "Search calls to complete");
-ABSL_FLAG(int, concurrency, 16, "calls kept in flight");
-ABSL_FLAG(int, warmup, 200, "calls before measuring (connections, caches)");
+ABSL_FLAG(int, requests, 10000, "search: calls to complete (unless --duration is set)");
+ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
+          "search: run for this long instead of --requests");
+ABSL_FLAG(double, rate, 0,
+          "search: calls started per second on a fixed schedule (open loop); 0 is closed loop");
+ABSL_FLAG(int, concurrency, 16,
+          "calls kept in flight (closed loop), or the most in flight (open loop)");
+ABSL_FLAG(int, channels, 1,
+          "gRPC channels (HTTP/2 connections) the calls are spread over, round robin");
+ABSL_FLAG(int, warmup, 200, "search: calls before measuring (connections, caches)");
 ABSL_FLAG(std::string, index, "products", "index to search");
 ABSL_FLAG(std::string, body, R"({"query":{"match_all":{}},"size":10})", "search body (JSON)");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5),
@@ -58,14 +77,40 @@ ABSL_FLAG(std::string, cert_file, "", "PEM client certificate (mutual TLS), with
 ABSL_FLAG(std::string, key_file, "", "PEM key of --cert_file");
 ABSL_FLAG(std::string, server_name, "", "name to verify in the server's certificate");
 ABSL_FLAG(int, server_pid, 0, "pid of esgw-server, for its CPU time per request (0: skip)");
+ABSL_FLAG(std::string, output, "text", "text, or json (one object on standard output)");
+ABSL_FLAG(std::string, write_request, "",
+          "write the search request as one gRPC message frame (h2load -d) to this file, and exit");
 
 namespace {
+
+using esgw::bench::LatencyRecorder;
 
 // "Bearer <token>" for every call when a token is set (from main, before any call).
 std::string g_authorization;
 
 void Authorize(grpc::ClientContext& context) {
   if (!g_authorization.empty()) context.AddMetadata("authorization", g_authorization);
+}
+
+const char* CodeName(int code) {
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? kNames[code] : "CODE_OUT_OF_RANGE";
 }
 
 // CPU seconds (user + system) per thread name of a process, from /proc/<pid>/task/*/stat.
@@ -133,60 +178,123 @@ bool ReadPool(esgw::v1::Admin::Stub* admin, PoolTotals* totals) {
   return true;
 }
 
-// Runs `total` Searches with `concurrency` in flight; latencies in microseconds.
 struct RunResult {
-  std::vector<double> latencies_us;
-  std::map<int, int> codes;
+  // Per call (per stream for ingest), every status included.
+  LatencyRecorder latency;
+  std::map<int, int64_t> codes;
+  int64_t calls = 0;
   absl::Duration elapsed;
 };
 
-RunResult Run(esgw::v1::Gateway::Stub* gateway, int total, int concurrency) {
+// The gateway stubs, one per channel, taken round robin.
+class Stubs {
+ public:
+  explicit Stubs(std::vector<std::unique_ptr<esgw::v1::Gateway::Stub>> stubs)
+      : stubs_(std::move(stubs)) {}
+  esgw::v1::Gateway::Stub* Next() {
+    return stubs_[next_.fetch_add(1, std::memory_order_relaxed) % stubs_.size()].get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<esgw::v1::Gateway::Stub>> stubs_;
+  std::atomic<size_t> next_{0};
+};
+
+esgw::v1::SearchRequest MakeSearchRequest() {
   esgw::v1::SearchRequest request;
   request.add_indices(absl::GetFlag(FLAGS_index));
   request.set_body_json(absl::GetFlag(FLAGS_body));
+  return request;
+}
+
+// Search load. total > 0 ends after that many calls; otherwise at `end` (no call starts later).
+// rate > 0 is open loop (at most `concurrency` in flight), else closed loop.
+RunResult RunSearch(Stubs& stubs, int64_t total, absl::Time end, int concurrency, double rate) {
+  const esgw::v1::SearchRequest request = MakeSearchRequest();
   const absl::Duration deadline = absl::GetFlag(FLAGS_deadline);
 
   absl::Mutex mu;
   RunResult result;
-  result.latencies_us.reserve(total);
-  int started = 0;
-  int finished = 0;
+  int64_t started = 0;
+  int64_t finished = 0;
+  int in_flight = 0;
+  bool stopped = false;  // no more calls will start
   const absl::Time begin = absl::Now();
 
-  // One self-restarting chain of calls per concurrency slot.
-  struct Slot {
+  struct Call {
     grpc::ClientContext context;
     esgw::v1::SearchResponse response;
-    absl::Time start;
+    absl::Time intended;
   };
-  std::function<void()> launch = [&]() {
-    {
-      absl::MutexLock lock(&mu);
-      if (started >= total) return;
-      ++started;
+  // Whether another call may start; counts it in flight when so.
+  auto claim = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (stopped || (total > 0 && started >= total) || (total <= 0 && absl::Now() >= end)) {
+      stopped = true;
+      return false;
     }
-    auto* slot = new Slot();
-    Authorize(slot->context);
-    slot->context.set_deadline(std::chrono::system_clock::now() +
+    ++started;
+    ++in_flight;
+    return true;
+  };
+  // Starts one claimed call meant to start at `intended`. With `chain` (closed loop), its
+  // answer claims and starts the next one in the same critical section that counts it, so that
+  // in_flight never reads 0 while a chain goes on (this function's locals must outlive it).
+  std::function<void(absl::Time, bool)> start = [&](absl::Time intended, bool chain) {
+    auto* call = new Call();
+    Authorize(call->context);
+    call->context.set_deadline(std::chrono::system_clock::now() +
                                absl::ToChronoMilliseconds(deadline));
-    slot->start = absl::Now();
-    gateway->async()->Search(
-        &slot->context, &request, &slot->response, [&, slot](grpc::Status status) {
-          const double us = absl::ToDoubleMicroseconds(absl::Now() - slot->start);
-          delete slot;
+    call->intended = intended;
+    stubs.Next()->async()->Search(
+        &call->context, &request, &call->response, [&, call, chain](grpc::Status status) {
+          const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - call->intended);
+          delete call;
+          bool next = false;
           {
             absl::MutexLock lock(&mu);
-            result.latencies_us.push_back(us);
+            result.latency.Record(ns);
             ++result.codes[status.error_code()];
             ++finished;
+            --in_flight;
+            next = chain && claim();
           }
-          launch();
+          if (next) start(absl::Now(), true);
         });
   };
-  for (int i = 0; i < std::min(concurrency, total); ++i) launch();
+
+  if (rate > 0) {
+    // One pacing thread: the i-th call is meant for begin + i / rate.
+    const double interval_ns = 1e9 / rate;
+    for (int64_t i = 0;; ++i) {
+      const absl::Time intended =
+          begin + absl::Nanoseconds(static_cast<int64_t>(static_cast<double>(i) * interval_ns));
+      if (total <= 0 && intended >= end) break;
+      const absl::Duration wait = intended - absl::Now();
+      if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+      {
+        absl::MutexLock lock(&mu);
+        auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return in_flight < concurrency; };
+        mu.Await(absl::Condition(&room));
+        if (!claim()) break;
+      }
+      start(intended, false);
+    }
+  } else {
+    for (int i = 0; i < concurrency; ++i) {
+      bool claimed;
+      {
+        absl::MutexLock lock(&mu);
+        claimed = claim();
+      }
+      if (claimed) start(absl::Now(), true);
+    }
+  }
   absl::MutexLock lock(&mu);
-  auto all_done = [&]() { return finished == total; };
+  // Closed loop: the chains set `stopped` themselves when there is no more work.
+  if (rate > 0) stopped = true;
+  auto all_done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return stopped && in_flight == 0; };
   mu.Await(absl::Condition(&all_done));
+  result.calls = finished;
   result.elapsed = absl::Now() - begin;
   return result;
 }
@@ -205,7 +313,7 @@ std::string Padding() {
 }
 
 // bulk: `concurrency` callers take Bulk calls of bulk_ops ops until `docs` ops are sent.
-RunResult RunBulk(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency, int64_t* failed) {
+RunResult RunBulk(Stubs& stubs, int docs, int concurrency, int64_t* failed) {
   const int per_call = std::max(1, absl::GetFlag(FLAGS_bulk_ops));
   const std::string pad = Padding();
   const std::string prefix = absl::StrCat("b", absl::ToUnixMicros(absl::Now()));
@@ -235,13 +343,14 @@ RunResult RunBulk(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency, i
                              absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline)));
         esgw::v1::BulkResponse response;
         const absl::Time start = absl::Now();
-        const grpc::Status status = gateway->Bulk(&context, request, &response);
-        const double us = absl::ToDoubleMicroseconds(absl::Now() - start);
+        const grpc::Status status = stubs.Next()->Bulk(&context, request, &response);
+        const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - start);
         int64_t bad = 0;
         for (const auto& item : response.items()) bad += item.status() >= 300 ? 1 : 0;
         absl::MutexLock lock(&mu);
-        result.latencies_us.push_back(us);
+        result.latency.Record(ns);
         ++result.codes[status.error_code()];
+        ++result.calls;
         *failed += status.ok() ? bad : request.ops_size();
       }
     });
@@ -252,7 +361,7 @@ RunResult RunBulk(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency, i
 }
 
 // ingest: `concurrency` streams, each writing its share of `docs` and reading results.
-RunResult RunIngest(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency, int64_t* failed) {
+RunResult RunIngest(Stubs& stubs, int docs, int concurrency, int64_t* failed) {
   const int per_message = std::max(1, absl::GetFlag(FLAGS_message_ops));
   const std::string pad = Padding();
   const std::string prefix = absl::StrCat("i", absl::ToUnixMicros(absl::Now()));
@@ -270,7 +379,7 @@ RunResult RunIngest(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency,
           std::chrono::system_clock::now() +
           absl::ToChronoMilliseconds(std::max(absl::GetFlag(FLAGS_deadline), absl::Minutes(10))));
       const absl::Time start = absl::Now();
-      auto stream = gateway->Ingest(&context);
+      auto stream = stubs.Next()->Ingest(&context);
       std::thread writer([&] {
         for (int n = first; n < end;) {
           esgw::v1::IngestRequest message;
@@ -290,10 +399,11 @@ RunResult RunIngest(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency,
       }
       writer.join();
       const grpc::Status status = stream->Finish();
-      const double us = absl::ToDoubleMicroseconds(absl::Now() - start);
+      const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - start);
       absl::MutexLock lock(&mu);
-      result.latencies_us.push_back(us);
+      result.latency.Record(ns);
       ++result.codes[status.error_code()];
+      ++result.calls;
       *failed += bad + (end - first - reported);
     });
   }
@@ -302,32 +412,65 @@ RunResult RunIngest(esgw::v1::Gateway::Stub* gateway, int docs, int concurrency,
   return result;
 }
 
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
-  return sorted[i];
+// The search request as h2load sends it: one uncompressed gRPC message frame (a zero flag byte,
+// the length as 4 bytes big-endian, the serialized message).
+int WriteRequestFrame(const std::string& path) {
+  const std::string message = MakeSearchRequest().SerializeAsString();
+  std::string frame(5, '\0');
+  const uint32_t size = static_cast<uint32_t>(message.size());
+  for (int i = 0; i < 4; ++i) frame[1 + i] = static_cast<char>((size >> (8 * (3 - i))) & 0xff);
+  frame += message;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "esgw-bench: --write_request: cannot write %s\n", path.c_str());
+    return 2;
+  }
+  return 0;
 }
+
+double Micros(int64_t nanos) { return static_cast<double>(nanos) / 1e3; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "esgw-bench: Search, Bulk or Ingest load against a running esgw-server, with pool, CPU "
-      "and memory figures.\n"
-      "Example: esgw-bench --addr=127.0.0.1:50051 --requests=10000 --concurrency=16 "
+      "esgw-bench: Search, Bulk or Ingest load against a running esgw-server, with latency "
+      "percentiles, errors by code, pool, CPU and memory figures.\n"
+      "Example: esgw-bench --addr=127.0.0.1:50051 --duration=10s --concurrency=64 "
       "--server_pid=$(pidof esgw-server)\n"
+      "         esgw-bench --rate=1000 --duration=10s --output=json\n"
       "         esgw-bench --workload=ingest --docs=1000000 --doc_bytes=1024 --concurrency=2");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string path = absl::GetFlag(FLAGS_write_request); !path.empty()) {
+    return WriteRequestFrame(path);
+  }
   const std::string workload = absl::GetFlag(FLAGS_workload);
   const bool search = workload == "search";
   if (!search && workload != "bulk" && workload != "ingest") {
     std::fprintf(stderr, "esgw-bench: --workload must be search, bulk or ingest\n");
     return 2;
   }
-  const int total = search ? absl::GetFlag(FLAGS_requests) : absl::GetFlag(FLAGS_docs);
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (output != "text" && output != "json") {
+    std::fprintf(stderr, "esgw-bench: --output must be text or json\n");
+    return 2;
+  }
+  const bool json = output == "json";
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  const double rate = absl::GetFlag(FLAGS_rate);
+  const int total = search ? (duration > absl::ZeroDuration() ? 0 : absl::GetFlag(FLAGS_requests))
+                           : absl::GetFlag(FLAGS_docs);
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  if (total <= 0 || concurrency <= 0) {
-    std::fprintf(stderr, "esgw-bench: --requests (--docs) and --concurrency must be positive\n");
+  const int channels = absl::GetFlag(FLAGS_channels);
+  if ((total <= 0 && !(search && duration > absl::ZeroDuration())) || concurrency <= 0 ||
+      channels <= 0 || channels > 64 || duration < absl::ZeroDuration() || !(rate >= 0) ||
+      (!search && (rate > 0 || duration > absl::ZeroDuration()))) {
+    std::fprintf(stderr,
+                 "esgw-bench: --requests (--docs) or --duration, and --concurrency must be "
+                 "positive, --channels 1..64, --rate not negative; --rate and --duration are for "
+                 "the search workload\n");
     return 2;
   }
   // The channel esgw's own clients use (client/channel.h): its retry policy, keepalive and
@@ -341,18 +484,24 @@ int main(int argc, char** argv) {
   client_options.server_name = absl::GetFlag(FLAGS_server_name);
   esgw::client::ApplyEnvironment(client_options);
   if (!client_options.token.empty()) g_authorization = "Bearer " + client_options.token;
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> created =
-      esgw::client::CreateChannel(client_options);
-  if (!created.ok()) {
-    std::fprintf(stderr, "esgw-bench: %s\n", std::string(created.status().message()).c_str());
-    return 2;
+  std::vector<std::unique_ptr<esgw::v1::Gateway::Stub>> gateways;
+  std::unique_ptr<esgw::v1::Admin::Stub> admin;
+  for (int i = 0; i < channels; ++i) {
+    grpc::ChannelArguments args = esgw::client::ChannelArgs(client_options);
+    args.SetInt("esgw.bench.channel", i);  // a connection of its own
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> created =
+        esgw::client::CreateChannel(client_options, args);
+    if (!created.ok()) {
+      std::fprintf(stderr, "esgw-bench: %s\n", std::string(created.status().message()).c_str());
+      return 2;
+    }
+    gateways.push_back(esgw::v1::Gateway::NewStub(*created));
+    if (i == 0) admin = esgw::v1::Admin::NewStub(*created);
   }
-  std::shared_ptr<grpc::Channel> channel = *std::move(created);
-  auto gateway = esgw::v1::Gateway::NewStub(channel);
-  auto admin = esgw::v1::Admin::NewStub(channel);
+  Stubs stubs(std::move(gateways));
 
   if (search && absl::GetFlag(FLAGS_warmup) > 0) {
-    Run(gateway.get(), absl::GetFlag(FLAGS_warmup), concurrency);
+    RunSearch(stubs, absl::GetFlag(FLAGS_warmup), absl::InfiniteFuture(), concurrency, 0);
   }
   PoolTotals before, after;
   if (!ReadPool(admin.get(), &before)) return 1;
@@ -360,63 +509,108 @@ int main(int argc, char** argv) {
   const int64_t rss_before = pid > 0 ? MemoryKib(pid, "VmRSS") : 0;
   const auto cpu_before = pid > 0 ? ThreadCpu(pid) : std::map<std::string, double>{};
   int64_t failed_items = 0;
-  RunResult run = search ? Run(gateway.get(), total, concurrency)
-                  : workload == "bulk"
-                      ? RunBulk(gateway.get(), total, concurrency, &failed_items)
-                      : RunIngest(gateway.get(), total, concurrency, &failed_items);
+  RunResult run = search ? RunSearch(stubs, total, absl::Now() + duration, concurrency, rate)
+                  : workload == "bulk" ? RunBulk(stubs, total, concurrency, &failed_items)
+                                       : RunIngest(stubs, total, concurrency, &failed_items);
   const auto cpu_after = pid > 0 ? ThreadCpu(pid) : std::map<std::string, double>{};
   if (!ReadPool(admin.get(), &after)) return 1;
 
-  std::sort(run.latencies_us.begin(), run.latencies_us.end());
   const double seconds = absl::ToDoubleSeconds(run.elapsed);
-  const char* unit = search ? "search" : "doc";
-  if (search) {
-    std::printf("searches: %d at concurrency %d in %.2f s: %.0f/s\n", total, concurrency, seconds,
-                total / seconds);
-  } else {
-    const double mb = static_cast<double>(total) * absl::GetFlag(FLAGS_doc_bytes) / 1e6;
-    std::printf(
-        "%s: %d docs of %d bytes (%.0f MB) over %d %s in %.2f s: %.0f docs/s, %.1f MB/s, "
-        "%lld failed\n",
-        workload.c_str(), total, absl::GetFlag(FLAGS_doc_bytes), mb, concurrency,
-        workload == "bulk" ? "callers" : "streams", seconds, total / seconds, mb / seconds,
-        static_cast<long long>(failed_items));
-  }
-  std::printf("latency us (per %s): p50 %.0f  p90 %.0f  p99 %.0f  max %.0f\n",
-              search ? "call" : (workload == "bulk" ? "Bulk call" : "stream"),
-              Percentile(run.latencies_us, 0.50), Percentile(run.latencies_us, 0.90),
-              Percentile(run.latencies_us, 0.99), run.latencies_us.back());
-  std::printf("status codes:");
-  for (const auto& [code, count] : run.codes) std::printf(" %d x%d", code, count);
-  std::printf("\n");
+  // Ops: searches, or documents for bulk and ingest.
+  const int64_t ops = search ? run.calls : total;
   int64_t opened = 0;
-  for (const auto& [node, count] : after.connections) {
-    const int64_t delta = count - before.connections[node];
-    opened += delta;
-    std::printf("node %s: connections opened %lld (total %lld)\n", node.c_str(),
-                static_cast<long long>(delta), static_cast<long long>(count));
-  }
+  for (const auto& [node, count] : after.connections) opened += count - before.connections[node];
   const int64_t requests = after.requests - before.requests;
-  std::printf(
-      "pool: %lld requests to nodes, %lld retries, %lld connections opened (%.0f "
-      "requests per new connection)\n",
-      static_cast<long long>(requests), static_cast<long long>(after.retries - before.retries),
-      static_cast<long long>(opened), opened > 0 ? static_cast<double>(requests) / opened : 0.0);
-  if (pid > 0) {
-    double all = 0;
-    for (const auto& [name, seconds_after] : cpu_after) {
-      const auto it = cpu_before.find(name);
-      const double used = seconds_after - (it == cpu_before.end() ? 0 : it->second);
-      all += used;
-      if (used > 0) {
-        std::printf("server cpu %-16s %8.1f us per %s\n", name.c_str(), used * 1e6 / total, unit);
-      }
-    }
-    std::printf("server cpu %-16s %8.1f us per %s\n", "(all threads)", all * 1e6 / total, unit);
-    std::printf("server memory: rss %.1f MiB before, %.1f MiB after, peak %.1f MiB\n",
-                rss_before / 1024.0, MemoryKib(pid, "VmRSS") / 1024.0,
-                MemoryKib(pid, "VmHWM") / 1024.0);
+  std::map<std::string, double> cpu_used;
+  double cpu_all = 0;
+  for (const auto& [name, seconds_after] : cpu_after) {
+    const auto it = cpu_before.find(name);
+    const double used = seconds_after - (it == cpu_before.end() ? 0 : it->second);
+    cpu_all += used;
+    if (used > 0) cpu_used[name] = used;
   }
-  const bool all_ok = run.codes.size() == 1 && run.codes.count(0) == 1 && failed_items == 0;
-  return all_ok ? 0 : 1;
+  int64_t errors = 0;
+  for (const auto& [code, count] : run.codes) errors += code == 0 ? 0 : count;
+  const LatencyRecorder& latency = run.latency;
+  const double per_op = ops > 0 ? 1e6 / static_cast<double>(ops) : 0;
+
+  if (json) {
+    std::vector<std::string> codes, threads, nodes;
+    for (const auto& [code, count] : run.codes) {
+      codes.push_back(absl::StrFormat(R"("%s":%d)", CodeName(code), count));
+    }
+    for (const auto& [name, used] : cpu_used) {
+      threads.push_back(absl::StrFormat(R"("%s":%.2f)", name, used * per_op));
+    }
+    for (const auto& [node, count] : after.connections) {
+      nodes.push_back(absl::StrFormat(R"("%s":%d)", node, count - before.connections[node]));
+    }
+    std::string out = absl::StrFormat(
+        R"({"workload":"%s","mode":"%s","concurrency":%d,"channels":%d,"rate":%.3f,)"
+        R"("seconds":%.3f,"calls":%d,"ops":%d,"ops_per_second":%.1f,"errors":%d,)"
+        R"("failed_items":%d,"codes":{%s},"latency_us":{"p50":%.1f,"p90":%.1f,"p99":%.1f,)"
+        R"("p999":%.1f,"max":%.1f,"mean":%.1f,"min":%.1f},)"
+        R"("pool":{"requests":%d,"retries":%d,"connections_opened":%d,"by_node":{%s}})",
+        workload, rate > 0 ? "open" : "closed", concurrency, channels, rate, seconds, run.calls,
+        ops, ops / seconds, errors, failed_items, absl::StrJoin(codes, ","),
+        Micros(latency.ValueAt(0.5)), Micros(latency.ValueAt(0.9)), Micros(latency.ValueAt(0.99)),
+        Micros(latency.ValueAt(0.999)), Micros(latency.max()), latency.mean() / 1e3,
+        Micros(latency.min()), requests, after.retries - before.retries, opened,
+        absl::StrJoin(nodes, ","));
+    if (pid > 0) {
+      absl::StrAppendFormat(
+          &out,
+          R"(,"server":{"cpu_us_per_op":%.2f,"cpu_us_per_op_by_thread":{%s},"rss_kib_before":%d,)"
+          R"("rss_kib_after":%d,"rss_kib_peak":%d})",
+          cpu_all * per_op, absl::StrJoin(threads, ","), rss_before, MemoryKib(pid, "VmRSS"),
+          MemoryKib(pid, "VmHWM"));
+    }
+    std::printf("%s}\n", out.c_str());
+  } else {
+    if (search) {
+      std::printf("searches: %lld %s at concurrency %d over %d channel(s) in %.2f s: %.0f/s\n",
+                  static_cast<long long>(run.calls),
+                  rate > 0 ? absl::StrFormat("open loop at %.0f/s", rate).c_str() : "closed loop",
+                  concurrency, channels, seconds, run.calls / seconds);
+    } else {
+      const double mb = static_cast<double>(total) * absl::GetFlag(FLAGS_doc_bytes) / 1e6;
+      std::printf(
+          "%s: %d docs of %d bytes (%.0f MB) over %d %s in %.2f s: %.0f docs/s, %.1f MB/s, "
+          "%lld failed\n",
+          workload.c_str(), total, absl::GetFlag(FLAGS_doc_bytes), mb, concurrency,
+          workload == "bulk" ? "callers" : "streams", seconds, total / seconds, mb / seconds,
+          static_cast<long long>(failed_items));
+    }
+    std::printf("latency us (per %s): p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n",
+                search ? "call" : (workload == "bulk" ? "Bulk call" : "stream"),
+                Micros(latency.ValueAt(0.5)), Micros(latency.ValueAt(0.9)),
+                Micros(latency.ValueAt(0.99)), Micros(latency.ValueAt(0.999)),
+                Micros(latency.max()));
+    std::printf("status codes:");
+    for (const auto& [code, count] : run.codes) {
+      std::printf(" %s x%lld", CodeName(code), static_cast<long long>(count));
+    }
+    std::printf("\n");
+    for (const auto& [node, count] : after.connections) {
+      std::printf("node %s: connections opened %lld (total %lld)\n", node.c_str(),
+                  static_cast<long long>(count - before.connections[node]),
+                  static_cast<long long>(count));
+    }
+    std::printf(
+        "pool: %lld requests to nodes, %lld retries, %lld connections opened (%.0f "
+        "requests per new connection)\n",
+        static_cast<long long>(requests), static_cast<long long>(after.retries - before.retries),
+        static_cast<long long>(opened), opened > 0 ? static_cast<double>(requests) / opened : 0.0);
+    if (pid > 0) {
+      const char* unit = search ? "search" : "doc";
+      for (const auto& [name, used] : cpu_used) {
+        std::printf("server cpu %-16s %8.1f us per %s\n", name.c_str(), used * per_op, unit);
+      }
+      std::printf("server cpu %-16s %8.1f us per %s\n", "(all threads)", cpu_all * per_op, unit);
+      std::printf("server memory: rss %.1f MiB before, %.1f MiB after, peak %.1f MiB\n",
+                  rss_before / 1024.0, MemoryKib(pid, "VmRSS") / 1024.0,
+                  MemoryKib(pid, "VmHWM") / 1024.0);
+    }
+  }
+  return errors == 0 && failed_items == 0 ? 0 : 1;
 }

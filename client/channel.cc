@@ -82,6 +82,11 @@ grpc::ChannelArguments ChannelArgs(const ClientOptions& options) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions& options) {
+  return CreateChannel(options, ChannelArgs(options));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions& options,
+                                                             const grpc::ChannelArguments& args) {
   ESGW_RETURN_IF_ERROR(ValidateOptions(options));
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.UsesTls()) {
@@ -97,7 +102,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions
   } else {
     credentials = grpc::InsecureChannelCredentials();
   }
-  return grpc::CreateCustomChannel(options.address, credentials, ChannelArgs(options));
+  return grpc::CreateCustomChannel(options.address, credentials, args);
 }
 
 }  // namespace esgw::client

@@ -44,5 +44,10 @@ grpc::ChannelArguments ChannelArgs(const ClientOptions& options);
 // ValidateOptions, or naming the file option ("ca_file: cannot read ...") when a TLS file cannot
 // be read or holds no PEM block.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions& options);
+// The same with channel arguments of the caller's, who starts from ChannelArgs(options) and adds
+// to it (e.g. a distinct argument per channel, so that gRPC does not share one connection among
+// channels that are otherwise alike).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const ClientOptions& options,
+                                                             const grpc::ChannelArguments& args);
 
 }  // namespace esgw::client

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: a 3-node esgw-devcluster with sample data on free ports, esgw-server in front of
+# make bench-cluster: a 3-node esgw-devcluster with sample data on free ports, esgw-server in front of
 # it, and esgw-bench against that, once per workload in BENCH_WORKLOADS (default "search bulk
 # ingest"):
 #  - search: BENCH_REQUESTS (10,000) Searches at concurrency BENCH_CONCURRENCY (16);

@@ -19,6 +19,7 @@
 #include "pool/timer_queue.h"
 #include "pool/transport.h"
 #include "server/access_control.h"
+#include "server/arena_messages.h"
 #include "server/bulk_encoder.h"
 #include "server/call_headers.h"
 #include "server/ingest_batcher.h"
@@ -50,7 +51,13 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
     size_t max_read_request_bytes = 4 << 20;
     size_t max_bulk_request_bytes = 64 << 20;
   };
-  explicit GatewayService(Options options) : options_(std::move(options)) {}
+  explicit GatewayService(Options options) : options_(std::move(options)) {
+    SetMessageAllocatorFor_Search(&search_messages_);
+    SetMessageAllocatorFor_MultiSearch(&multi_search_messages_);
+    SetMessageAllocatorFor_Count(&count_messages_);
+    SetMessageAllocatorFor_Get(&get_messages_);
+    SetMessageAllocatorFor_Bulk(&bulk_messages_);
+  }
 
   // Shutdown: every Ingest stream reads no more and ends once what it read is reported
   // (server/ingest_call.h); streams started later are drained at once.
@@ -102,6 +109,12 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
 
   const Options options_;
   IngestStreams ingest_streams_;
+  // Each unary call's request and response live on one arena (server/arena_messages.h).
+  ArenaMessageAllocator<v1::SearchRequest, v1::SearchResponse> search_messages_;
+  ArenaMessageAllocator<v1::MultiSearchRequest, v1::MultiSearchResponse> multi_search_messages_;
+  ArenaMessageAllocator<v1::CountRequest, v1::CountResponse> count_messages_;
+  ArenaMessageAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
+  ArenaMessageAllocator<v1::BulkRequest, v1::BulkResponse> bulk_messages_;
 };
 
 }  // namespace esgw
