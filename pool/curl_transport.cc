@@ -242,8 +242,10 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     t->response.retry_after = std::string(value);
   } else if (absl::EqualsIgnoreCase(name, "content-length")) {
     size_t length = 0;
-    // Bounded: a lying header must not make us reserve gigabytes up front.
-    if (absl::SimpleAtoi(value, &length) && length < (size_t{64} << 20)) {
+    // Bounded: a lying header must not make us reserve gigabytes up front, nor more than the
+    // body may hold.
+    if (absl::SimpleAtoi(value, &length) && length < (size_t{64} << 20) &&
+        static_cast<int64_t>(length) <= t->max_response_bytes) {
       t->response.body.reserve(length + kBodyPadding);
     }
   }
@@ -559,9 +561,9 @@ void CurlTransport::Loop::Complete(CurlTransfer* t, CURLcode code) {
     response.error = TransportError::kStaleConnection;
   }
   if (t->body_too_large) {
-    response.error = TransportError::kOther;
-    response.error_message =
-        absl::StrCat("response body larger than ", owner_->options_.max_response_bytes, " bytes");
+    response.error = TransportError::kResponseTooLarge;
+    response.error_message = absl::StrCat("response body larger than max_response_bytes (",
+                                          owner_->options_.max_response_bytes, " bytes)");
   } else if (response.error != TransportError::kNone) {
     // The buffer holds curl's first complaint, which need not be the one that ended the
     // transfer (e.g. "getpeername() failed" before "Failed sending data"), so name both.
@@ -613,6 +615,9 @@ absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(Options opt
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock must be set");
   if (options.gzip_min_bytes < 0) {
     return absl::InvalidArgumentError("gzip_min_bytes must not be negative");
+  }
+  if (options.max_response_bytes < 1) {
+    return absl::InvalidArgumentError("max_response_bytes must be positive");
   }
   if (HasControlCharacter(options.authorization)) {
     // Says nothing about the value: it is a secret.

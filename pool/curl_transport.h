@@ -37,8 +37,9 @@ class CurlTransport final : public Transport {
     absl::Duration max_lifetime = absl::Minutes(5);
     absl::Duration tcp_keepalive_idle = absl::Seconds(60);
     absl::Duration tcp_keepalive_interval = absl::Seconds(10);
-    // A response body larger than this fails the exchange (kOther) instead of exhausting memory.
-    int64_t max_response_bytes = int64_t{1} << 30;
+    // A response body (decompressed) larger than this fails the exchange (kResponseTooLarge)
+    // instead of exhausting memory: reading stops there and the connection is closed.
+    int64_t max_response_bytes = int64_t{100} << 20;
     std::string user_agent = "esgw";
 
     // TLS, for https:// nodes. PEM file of the CAs to trust; empty = the system's CA store.

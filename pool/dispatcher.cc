@@ -125,10 +125,12 @@ void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
 
   const absl::Duration remaining = attempt->deadline - options_.clock->Now();
   if (remaining <= absl::ZeroDuration()) {
-    return Fail(std::move(attempt), absl::DeadlineExceededError(absl::StrCat(
-                                        "deadline exceeded after ", attempt->attempts,
-                                        " attempt(s)", attempt->failures.empty() ? "" : ": ",
-                                        absl::StrJoin(attempt->failures, "; "))));
+    // Built before the call: the order in which arguments are evaluated is unspecified, and
+    // moving attempt into Fail first would leave it null here.
+    absl::Status expired = absl::DeadlineExceededError(absl::StrCat(
+        "deadline exceeded after ", attempt->attempts, " attempt(s)",
+        attempt->failures.empty() ? "" : ": ", absl::StrJoin(attempt->failures, "; ")));
+    return Fail(std::move(attempt), std::move(expired));
   }
   absl::StatusOr<NodePool::Lease> lease = attempt->same_node.empty()
                                               ? options_.pool->Select(attempt->tried)
@@ -140,10 +142,10 @@ void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
       absl::StrAppend(&message, " (after ", attempt->attempts,
                       " attempt(s): ", absl::StrJoin(attempt->failures, "; "), ")");
     }
-    return Fail(
-        std::move(attempt),
+    absl::Status unavailable =
         WithErrorInfo(absl::UnavailableError(message),
-                      {"NO_NODE_AVAILABLE", {{"attempts", absl::StrCat(attempt->attempts)}}}));
+                      {"NO_NODE_AVAILABLE", {{"attempts", absl::StrCat(attempt->attempts)}}});
+    return Fail(std::move(attempt), std::move(unavailable));
   }
   if (attempt->same_node.empty()) attempt->tried.push_back(lease->host_port());
   attempt->same_node.clear();
@@ -183,6 +185,7 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
     response.error = TransportError::kTimeout;
     response.error_message = "no answer before the caller's deadline";
   }
+  RejectNonElasticsearchAnswer(attempt->request.method, &response);
   const FailureClass failure_class = Classify(response);
   const std::string node = attempt->lease.host_port();
   options_.pool->Record(std::move(attempt->lease), failure_class, response.elapsed);
@@ -239,6 +242,12 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
     const std::string detail = absl::StrJoin(attempt->failures, "; ");
     if (response.error == TransportError::kCancelled) {
       result.transport_status = absl::CancelledError("cancelled by the caller");
+    } else if (response.error == TransportError::kResponseTooLarge) {
+      result.transport_status = WithErrorInfo(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "Elasticsearch's answer from ", node, " is too large: ", response.error_message,
+              "; ask for less (a smaller size, fewer _source fields) or raise the limit")),
+          {"LIMIT_EXCEEDED", {{"limit", "max_response_bytes"}}});
     } else if (response.error == TransportError::kTimeout &&
                (deadline_expired || options_.clock->Now() >= attempt->deadline)) {
       result.transport_status = absl::DeadlineExceededError(

@@ -102,8 +102,10 @@ class Dispatcher {
                                 Done done);
 
   // The status a client should see for result: OK for a 2xx; the mapped Elasticsearch error for
-  // other statuses (pool/es_error.h); UNAVAILABLE when no node answered; DEADLINE_EXCEEDED when
-  // time ran out; CANCELLED when the caller cancelled.
+  // other statuses (pool/es_error.h); UNAVAILABLE when no node answered (or none with an answer
+  // that can be Elasticsearch's: see RejectNonElasticsearchAnswer); RESOURCE_EXHAUSTED (ErrorInfo
+  // LIMIT_EXCEEDED, limit max_response_bytes) when the answer was larger than the transport
+  // holds; DEADLINE_EXCEEDED when time ran out; CANCELLED when the caller cancelled.
   static absl::Status ResultStatus(const Result& result);
 
  private:

@@ -1,5 +1,8 @@
 #include "pool/failure_class.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "pool/es_error.h"
 
 namespace esgw {
@@ -39,6 +42,10 @@ FailureClass Classify(const HttpResponse& response) {
       return FailureClass::kSoft;
     case TransportError::kCancelled:
       return FailureClass::kLocal;
+    // Every node would answer the same request with as much: the request is at fault, and
+    // blaming nodes for it would let one caller eject them all.
+    case TransportError::kResponseTooLarge:
+      return FailureClass::kRequest;
   }
   const int status = response.status;
   if (status < 400) return FailureClass::kSuccess;
@@ -51,6 +58,34 @@ FailureClass Classify(const HttpResponse& response) {
   }
   if (status == 502 || status == 504) return FailureClass::kSoft;
   return FailureClass::kRequest;
+}
+
+std::string NotAnElasticsearchAnswer(const HttpResponse& response, HttpMethod method) {
+  if (response.error != TransportError::kNone || response.status < 200 || response.status >= 300) {
+    return "";
+  }
+  // An unlabelled body cannot be judged by its label; the parser judges it.
+  if (!response.content_type.empty()) {
+    const absl::string_view media_type = absl::StripAsciiWhitespace(
+        absl::string_view(response.content_type).substr(0, response.content_type.find(';')));
+    // application/json, or a structured +json type such as Elasticsearch's
+    // application/vnd.elasticsearch+json.
+    if (!absl::EqualsIgnoreCase(media_type, "application/json") &&
+        !absl::EndsWithIgnoreCase(media_type, "+json")) {
+      return absl::StrCat("content-type \"", media_type, "\" is not JSON");
+    }
+  }
+  if (response.body.empty() && method != HttpMethod::kHead) return "the body is empty";
+  return "";
+}
+
+bool RejectNonElasticsearchAnswer(HttpMethod method, HttpResponse* response) {
+  const std::string why = NotAnElasticsearchAnswer(*response, method);
+  if (why.empty()) return false;
+  response->error = TransportError::kOther;
+  response->error_message =
+      absl::StrCat("HTTP ", response->status, " that is not an Elasticsearch answer: ", why);
+  return true;
 }
 
 }  // namespace esgw

@@ -29,6 +29,8 @@ void ProbeNode(Transport& transport, const Endpoint& endpoint, absl::Duration ti
   HttpRequest request{.method = HttpMethod::kGet, .path = "/", .timeout = timeout};
   transport.Send(
       endpoint, std::move(request), [done = std::move(done)](HttpResponse response) mutable {
+        // A proxy's page is no sign of life from Elasticsearch.
+        RejectNonElasticsearchAnswer(HttpMethod::kGet, &response);
         const bool ok = ProbeAnswered(response);
         std::string detail;
         if (!ok) {

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,19 @@ absl::Status BadResponse(absl::string_view what) {
 }
 
 absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// Letters, digits, '.', '-' and '_' (host names and IPv4), plus ':' and '%' inside brackets
+// (IPv6 with a zone).
+bool IsDialableHost(absl::string_view host, bool ipv6) {
+  for (const char c : host) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') {
+      continue;
+    }
+    if (ipv6 && (c == ':' || c == '%')) continue;
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -49,13 +63,17 @@ absl::StatusOr<Endpoint> ParsePublishAddress(absl::string_view address, absl::st
   }
   absl::string_view ip;
   absl::string_view port_text;
-  if (absl::StartsWith(rest, "[")) {
+  const bool ipv6 = absl::StartsWith(rest, "[");
+  if (ipv6) {
     const size_t close = rest.find(']');
     if (close == absl::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
       return invalid("has a malformed [IPv6]:port");
     }
     ip = rest.substr(1, close - 1);
     port_text = rest.substr(close + 2);
+    // Every IPv6 address has a ':', and only a host with one is dialled in brackets
+    // (Endpoint::HostPort): "[%1]:9200" would be dialled as "%1:9200".
+    if (!absl::StrContains(ip, ':')) return invalid("has a malformed [IPv6]:port");
   } else {
     const size_t colon = rest.rfind(':');
     if (colon == absl::string_view::npos) return invalid("has no port");
@@ -68,9 +86,13 @@ absl::StatusOr<Endpoint> ParsePublishAddress(absl::string_view address, absl::st
   if (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535) {
     return invalid("has no valid port");
   }
+  const bool by_name = use_hostname && !hostname.empty();
+  if (!IsDialableHost(by_name ? hostname : ip, ipv6 && !by_name)) {
+    return invalid("has a host with a character no host name or address has");
+  }
   Endpoint endpoint;
   endpoint.scheme = std::string(scheme);
-  endpoint.host = std::string(use_hostname && !hostname.empty() ? hostname : ip);
+  endpoint.host = std::string(by_name ? hostname : ip);
   endpoint.port = port;
   return endpoint;
 }
@@ -101,7 +123,9 @@ absl::StatusOr<SniffResult> ParseNodesHttp(absl::string_view body, absl::string_
       return BadResponse(absl::StrCat("node ", info.node_id, " has a name that is not a string"));
     }
     simdjson::dom::array roles;
+    bool has_roles = false;
     if (auto error = node["roles"].get(roles); error == simdjson::SUCCESS) {
+      has_roles = true;
       for (simdjson::dom::element role : roles) {
         std::string_view text;
         if (role.get(text) != simdjson::SUCCESS) {
@@ -115,10 +139,22 @@ absl::StatusOr<SniffResult> ParseNodesHttp(absl::string_view body, absl::string_
     }
 
     simdjson::dom::object http;
-    std::string_view publish_address;
+    simdjson::dom::element address;
     if (node["http"].get(http) != simdjson::SUCCESS ||
-        http["publish_address"].get(publish_address) != simdjson::SUCCESS) {
+        http["publish_address"].get(address) != simdjson::SUCCESS) {
       ++result.skipped_no_http;
+      result.unusable_ids.push_back(info.node_id);
+      continue;
+    }
+    std::string_view publish_address;
+    if (address.get(publish_address) != simdjson::SUCCESS) {
+      ++result.skipped_bad_address;
+      result.unusable_ids.push_back(info.node_id);
+      continue;
+    }
+    if (!has_roles) {
+      ++result.skipped_no_roles;
+      result.unusable_ids.push_back(info.node_id);
       continue;
     }
     if (IsMasterOnly(info.roles)) {
@@ -129,6 +165,7 @@ absl::StatusOr<SniffResult> ParseNodesHttp(absl::string_view body, absl::string_
         ParsePublishAddress(View(publish_address), scheme, use_hostname);
     if (!endpoint.ok()) {
       ++result.skipped_bad_address;
+      result.unusable_ids.push_back(info.node_id);
       continue;
     }
     info.endpoint = *std::move(endpoint);

@@ -1,5 +1,6 @@
 #include "pool/sniffer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/random/distributions.h"
@@ -152,6 +153,7 @@ void Sniffer::OnNodesHttp(std::shared_ptr<Round> round, NodePool::Lease lease,
                           HttpResponse response) {
   const std::string asked = lease.host_port();
   const std::string scheme = lease.node().endpoint.scheme;
+  RejectNonElasticsearchAnswer(HttpMethod::kGet, &response);
   const FailureClass failure_class = Classify(response);
   // The sniff is real traffic: its outcome counts for the node like any request's.
   pool_->Record(std::move(lease), failure_class, response.elapsed);
@@ -178,7 +180,8 @@ void Sniffer::OnNodesHttp(std::shared_ptr<Round> round, NodePool::Lease lease,
     const std::string outcome = absl::StrCat(
         "the cluster listed no node to send requests to (", round->sniffed.skipped_master_only,
         " master-only, ", round->sniffed.skipped_no_http, " without HTTP, ",
-        round->sniffed.skipped_bad_address, " with a bad address); keeping the current nodes");
+        round->sniffed.skipped_bad_address, " with a bad address, ",
+        round->sniffed.skipped_no_roles, " without roles); keeping the current nodes");
     Finish(false, outcome, absl::UnavailableError(outcome));
     return;
   }
@@ -239,19 +242,47 @@ void Sniffer::Admit(std::shared_ptr<Round> round) {
     Finish(false, outcome, absl::UnavailableError(outcome));
     return;
   }
+  // Nodes the answer lists but describes with nothing usable (no http, a bad address, no
+  // roles) are still in the cluster: the pool's copies keep their place, so a garbled answer
+  // cannot drain good nodes.
+  const std::vector<std::string>& unusable = round->sniffed.unusable_ids;
+  int kept = 0;
+  if (!unusable.empty()) {
+    for (const NodeStatsSnapshot& node : pool_->Snapshot().nodes) {
+      if (node.draining || node.info.node_id.empty() ||
+          std::find(unusable.begin(), unusable.end(), node.info.node_id) == unusable.end()) {
+        continue;
+      }
+      admitted.push_back(node.info);
+      ++kept;
+    }
+  }
   pool_->ApplySniff(std::move(admitted), options_.mode == SniffMode::kSeedsPlusSniffed);
   std::string outcome = absl::StrCat("found ", listed, " node(s), ", added, " new");
   if (!unreachable.empty()) {
     absl::StrAppend(&outcome, "; not admitted, unreachable: ", absl::StrJoin(unreachable, "; "));
   }
-  Finish(true, outcome, absl::OkStatus(), !unreachable.empty());
+  if (!unusable.empty()) {
+    // A few ids name the problem; a garbled answer may list any number.
+    constexpr size_t kNamed = 5;
+    const std::vector<std::string> named(unusable.begin(),
+                                         unusable.begin() + std::min(unusable.size(), kNamed));
+    absl::StrAppend(&outcome, "; ", unusable.size(),
+                    " listed node(s) with no usable http address or roles (",
+                    absl::StrJoin(named, ", "), unusable.size() > kNamed ? ", ..." : "", "), ",
+                    kept, " of them kept as they were");
+  }
+  Finish(true, outcome, absl::OkStatus(),
+         !unreachable.empty() ? "sniff found unreachable nodes"
+         : !unusable.empty()  ? "sniff found nodes it could not use"
+                              : "");
 }
 
-void Sniffer::Finish(bool ok, std::string outcome, absl::Status status, bool unreachable) {
+void Sniffer::Finish(bool ok, std::string outcome, absl::Status status, absl::string_view warning) {
   if (!ok) {
     Log(LogLevel::kWarning, "sniff failed", {{"outcome", outcome}});
-  } else if (unreachable) {
-    Log(LogLevel::kWarning, "sniff found unreachable nodes", {{"outcome", outcome}});
+  } else if (!warning.empty()) {
+    Log(LogLevel::kWarning, warning, {{"outcome", outcome}});
   } else {
     Log(LogLevel::kDebug, "sniff done", {{"outcome", outcome}});
   }

@@ -97,9 +97,10 @@ class Sniffer {
   void Ask(std::shared_ptr<Round> round);
   void OnNodesHttp(std::shared_ptr<Round> round, NodePool::Lease lease, HttpResponse response);
   void Admit(std::shared_ptr<Round> round);
-  // Records and logs the outcome (one line: a warning when the sniff failed or left sniffed
-  // nodes out as unreachable, debug otherwise), then answers the waiters.
-  void Finish(bool ok, std::string outcome, absl::Status status, bool unreachable = false);
+  // Records and logs the outcome (one line: a warning when the sniff failed, or `warning` when
+  // it is not empty, e.g. sniffed nodes left out as unreachable; debug otherwise), then answers
+  // the waiters.
+  void Finish(bool ok, std::string outcome, absl::Status status, absl::string_view warning = "");
 
   const Options options_;
   NodePool* const pool_;

@@ -59,6 +59,8 @@ absl::string_view TransportErrorName(TransportError error) {
       return "cancelled";
     case TransportError::kOther:
       return "transport error";
+    case TransportError::kResponseTooLarge:
+      return "response too large";
   }
   return "transport error";
 }

@@ -70,6 +70,9 @@ enum class TransportError {
   kCancelled,
   // Anything else (a malformed response, out of memory, ...).
   kOther,
+  // The response body was larger than the transport's limit (CurlTransport::Options::
+  // max_response_bytes): the node answered, but the request asked for more than esgw will hold.
+  kResponseTooLarge,
 };
 absl::string_view TransportErrorName(TransportError error);
 

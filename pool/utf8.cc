@@ -41,6 +41,15 @@ size_t Utf8SequenceLength(absl::string_view s) {
   return length;
 }
 
+bool IsUtf8(absl::string_view s) {
+  while (!s.empty()) {
+    const size_t length = Utf8SequenceLength(s);
+    if (length == 0) return false;
+    s.remove_prefix(length);
+  }
+  return true;
+}
+
 std::string BoundedUtf8(absl::string_view in, size_t max_bytes, bool fold_whitespace) {
   std::string out;
   out.reserve(std::min(in.size(), max_bytes) + kEllipsis.size());

@@ -14,6 +14,9 @@ namespace esgw {
 // (overlong forms, surrogates and code points above U+10FFFF are not).
 size_t Utf8SequenceLength(absl::string_view s);
 
+// True when all of s is well-formed UTF-8 (as Utf8SequenceLength reads it).
+bool IsUtf8(absl::string_view s);
+
 // in with malformed bytes replaced by U+FFFD, cut on a character boundary so that it is at most
 // max_bytes, ending in "..." when cut. With fold_whitespace, runs of whitespace and control
 // characters become one space and the ends are trimmed.

@@ -27,6 +27,9 @@ packages=(
 )
 if [[ "$mode" != build ]]; then
   packages+=(libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format-14 curl tmux)
+  # The sanitizer build of `make test`: clang, its sanitizer and libFuzzer runtimes, and the
+  # symbolizer that puts file names and lines into their reports.
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # Node.js runs the other-language client tests; Debian's nodejs and npm when none is installed.
   if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
   if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi

@@ -29,6 +29,9 @@ class AliasRefuser final : public IgnoringYamlEvents {
  public:
   bool saw_alias() const { return saw_alias_; }
   int alias_line() const { return alias_line_; }
+  // Where the last document started.
+  const YAML::Mark& document_start() const { return document_start_; }
+  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
     if (!saw_alias_) alias_line_ = mark.line + 1;
     saw_alias_ = true;
@@ -37,6 +40,7 @@ class AliasRefuser final : public IgnoringYamlEvents {
  private:
   bool saw_alias_ = false;
   int alias_line_ = 0;
+  YAML::Mark document_start_ = YAML::Mark::null_mark();
 };
 
 class FileErrors {
@@ -218,7 +222,17 @@ absl::StatusOr<std::shared_ptr<const AuthPolicy>> AuthPolicy::Parse(absl::string
     std::stringstream events{std::string(text)};
     YAML::Parser parser(events);
     AliasRefuser refuser;
+    int previous_start = -1;
     while (parser.HandleNextDocument(refuser)) {
+      // yaml-cpp reports a token it cannot place (a ',' outside brackets) as an empty document
+      // that does not consume it, again and again: a document that starts where the one before
+      // started is that token, and reading on would never end.
+      if (refuser.document_start().pos == previous_start) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "auth_file '", source, "' line ", std::max(refuser.document_start().line, 0) + 1,
+            ": YAML syntax error: unexpected token"));
+      }
+      previous_start = refuser.document_start().pos;
     }
     if (refuser.saw_alias()) {
       return absl::InvalidArgumentError(absl::StrCat("auth_file '", source, "' line ",

@@ -16,15 +16,6 @@ namespace {
 // Elasticsearch's limit on _id.
 constexpr size_t kMaxIdBytes = 512;
 
-bool IsUtf8(absl::string_view text) {
-  while (!text.empty()) {
-    const size_t length = Utf8SequenceLength(text);
-    if (length == 0) return false;
-    text.remove_prefix(length);
-  }
-  return true;
-}
-
 // A routing or pipeline value: short and free of control characters, as it could also end up
 // in a URL parameter or a log line.
 absl::Status ValidateShortValue(absl::string_view value, absl::string_view field) {

@@ -179,6 +179,12 @@ absl::Status ReadRaw(od::value value, const Path& path, std::string* out) {
   if (error != simdjson::SUCCESS) return Bad(path, error, "a JSON value");
   // simdjson's raw views run up to the next token, so they include trailing whitespace.
   raw = TrimTrailingJsonWhitespace(raw);
+  // simdjson skips a container by counting brackets of either kind, so an object that ends in ']'
+  // (or an array in '}') gets here whole: it is not one JSON value.
+  if ((type == od::json_type::object && (raw.empty() || raw.back() != '}')) ||
+      (type == od::json_type::array && (raw.empty() || raw.back() != ']'))) {
+    return Bad(path, "malformed JSON (mismatched brackets)");
+  }
   out->assign(raw.data(), raw.size());
   return absl::OkStatus();
 }

@@ -3,20 +3,25 @@
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <climits>
 #include <random>
+#include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "pool/error_info.h"
 #include "pool/log.h"
 #include "pool/status_macros.h"
 #include "server/admin_service.h"
 #include "server/cluster_health.h"
 #include "server/gateway_service.h"
+#include "server/grpc_status.h"
 #include "server/health_service.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
@@ -47,6 +52,51 @@ void LogPoolEvent(const PoolEvent& event) {
         {{"node", event.host_port}, {"reason", event.reason}});
   }
 }
+
+// gRPC's callback API answers a request message that does not parse (a string field that is not
+// UTF-8, a body_struct nested past protobuf's depth limit, bytes that are not protobuf) with
+// UNIMPLEMENTED and no message, as if the method did not exist. This interceptor turns that
+// answer into INVALID_ARGUMENT saying what happened. It knows the failure as a call of
+// esgw.v1 with one request message whose message never arrived. (Ingest, a stream, finds out
+// itself: server/ingest_call.cc.)
+class UnparsedRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit UnparsedRequestInterceptor(std::string method) : method_(std::move(method)) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      unparsed_ = true;
+    }
+    if (unparsed_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
+        methods->GetSendStatus().error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      methods->ModifySendStatus(ToGrpcStatus(WithErrorInfo(
+          absl::InvalidArgumentError(absl::StrCat(
+              "the request to ", method_,
+              " could not be parsed: protobuf refuses a string field that is not valid UTF-8, "
+              "a message nested more than 100 deep (a body_struct, for one) and bytes that are "
+              "not a protobuf message")),
+          {"UNPARSABLE_REQUEST", {{"method", method_}}})));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+  bool unparsed_ = false;
+};
+
+class UnparsedRequestFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    const bool one_request = info->type() == Type::UNARY || info->type() == Type::SERVER_STREAMING;
+    if (!one_request || !absl::StartsWith(info->method(), "/esgw.v1.")) return nullptr;
+    return new UnparsedRequestInterceptor(info->method());
+  }
+};
 
 }  // namespace
 
@@ -194,6 +244,8 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
     }
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // First, so that the call tracker counts the status it rewrites.
+  interceptors.push_back(std::make_unique<UnparsedRequestFactory>());
   interceptors.push_back(server->calls_.NewFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->gateway_.get());

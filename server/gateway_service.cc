@@ -312,6 +312,15 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
     return FinishNow(context,
                      ToGrpcStatus(InvalidField("ops", "a bulk request needs at least one op")));
   }
+  // Open enums keep numbers the proto does not define; such a value would silently mean the
+  // default, so it is refused (as Ingest refuses it).
+  if (!v1::Refresh_IsValid(request->refresh())) {
+    return FinishNow(context, ToGrpcStatus(InvalidField(
+                                  "refresh", absl::StrCat("unknown value ", request->refresh(),
+                                                          "; must be REFRESH_UNSPECIFIED, "
+                                                          "REFRESH_FALSE, REFRESH_TRUE or "
+                                                          "REFRESH_WAIT_FOR"))));
+  }
   const BulkDefaults defaults{
       .index = request->index(), .routing = request->routing(), .pipeline = request->pipeline()};
   std::vector<EncodedOp> ops;

@@ -32,6 +32,9 @@ absl::Status ValidateIngestSettings(const IngestSettings& ingest, const BulkSett
   if (ingest.batch_timeout <= absl::ZeroDuration()) {
     return InvalidField("ingest_batch_timeout", "must be positive");
   }
+  if (ingest.idle_timeout < absl::ZeroDuration()) {
+    return InvalidField("ingest_idle_timeout", "must not be negative (0 turns it off)");
+  }
   return absl::OkStatus();
 }
 

@@ -48,11 +48,15 @@ struct IngestSettings {
   size_t max_buffer_bytes = 32 * 1024 * 1024;
   // Each batch, with its resends, must end within this (and within the stream's deadline).
   absl::Duration batch_timeout = absl::Seconds(30);
+  // A stream that has sent no message for this long, with none of its ops in progress, is
+  // ended (UNAVAILABLE) so that it no longer holds its place in the principal's stream limit;
+  // zero keeps idle streams open. The stream handler applies it.
+  absl::Duration idle_timeout = absl::Minutes(5);
 };
 
 // INVALID_ARGUMENT naming the setting when one is out of range: flush_interval negative or over
 // a minute, max_concurrent_batches outside 1..64, max_buffer_bytes below bulk.max_batch_bytes
-// (a full batch could never form), batch_timeout not positive.
+// (a full batch could never form), batch_timeout not positive, idle_timeout negative.
 absl::Status ValidateIngestSettings(const IngestSettings& ingest, const BulkSettings& bulk);
 
 class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {

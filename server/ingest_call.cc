@@ -26,6 +26,36 @@ constexpr int kMaxResultsPerMessage = 500;
 
 using IngestReactor = grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>;
 
+// Why a message of the stream did not parse, from what the parser left of it: the string field
+// that is not UTF-8 when it got that far ("ops[2].id"), else that the bytes are not an
+// IngestRequest at all.
+absl::Status UnparsedMessageError(const v1::IngestRequest& partial) {
+  constexpr absl::string_view kEnd =
+      "; the message could not be parsed, so the stream ends here, after the results of the ops "
+      "accepted before it";
+  std::string field;
+  if (!IsUtf8(partial.index())) field = "index";
+  if (field.empty() && !IsUtf8(partial.pipeline())) field = "pipeline";
+  for (int i = 0; field.empty() && i < partial.ops_size(); ++i) {
+    const v1::BulkOp& op = partial.ops(i);
+    for (const auto& [name, value] :
+         {std::pair<absl::string_view, const std::string*>{"index", &op.index()},
+          {"id", &op.id()},
+          {"routing", &op.routing()},
+          {"source_json", &op.source_json()},
+          {"pipeline", &op.pipeline()}}) {
+      if (IsUtf8(*value)) continue;
+      field = absl::StrCat("ops[", i, "].", name);
+      break;
+    }
+  }
+  if (field.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a message is not a well-formed esgw.v1.IngestRequest", kEnd));
+  }
+  return InvalidField(field, absl::StrCat("must be valid UTF-8, as every proto3 string", kEnd));
+}
+
 class IngestCall final : public IngestReactor, public IngestStreams::Stream {
  public:
   IngestCall(grpc::CallbackServerContext* context, const IngestCallOptions& options,
@@ -43,8 +73,15 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     // Registered before the first read, so that OnDone (which deregisters) cannot run before
     // Add. A stream that starts while shutdown drains is finished in Add, and never read.
     if (options_.streams != nullptr) options_.streams->Add(this);
+    if (options_.ingest.idle_timeout > absl::ZeroDuration() && options_.timers != nullptr) {
+      idle_guard_ = std::make_shared<IdleGuard>();
+      absl::MutexLock guard_lock(&idle_guard_->mu);
+      idle_guard_->call = this;
+    }
     absl::MutexLock lock(&mu_);
     if (finished_) return;
+    last_activity_at_ = options_.clock->Now();
+    ScheduleIdleCheckLocked(last_activity_at_ + options_.ingest.idle_timeout);
     reading_ = true;
     // Under mu_, so that a drain from another thread cannot finish the call before its first
     // read is started (a read started after Finish could outlive the reactor). gRPC never runs
@@ -71,10 +108,18 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
       {
         absl::MutexLock lock(&mu_);
         reading_ = false;
-        // A read also fails when the call is cancelled; OnCancel handles that.
-        if (!cancelled_ && !context_->IsCancelled()) half_closed_ = true;
-        batcher = batcher_;
-        if (batcher == nullptr) batcher_done_ = true;
+        // A read also fails when the call is cancelled; OnCancel handles that. gRPC also fails
+        // a read, exactly as at the client's half-close, when a message does not parse (a
+        // string that is not UTF-8): only then is part of a message left in request_, which
+        // every read starts with empty.
+        if (!cancelled_ && !context_->IsCancelled() && request_.ByteSizeLong() > 0) {
+          StreamErrorLocked(UnparsedMessageError(request_));
+          request_.Clear();
+        } else {
+          if (!cancelled_ && !context_->IsCancelled()) half_closed_ = true;
+          batcher = batcher_;
+          if (batcher == nullptr) batcher_done_ = true;
+        }
       }
       if (batcher != nullptr) batcher->Close();
       MaybeWrite();
@@ -90,6 +135,7 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
+      last_activity_at_ = options_.clock->Now();
       buffered_bytes_ -= std::min(buffered_bytes_, writing_bytes_);
       writing_bytes_ = 0;
       // A failed write means the client is gone; OnCancel follows.
@@ -114,10 +160,66 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
 
   void OnDone() override {
     if (options_.streams != nullptr) options_.streams->Remove(this);
+    if (idle_guard_ != nullptr) {
+      {
+        absl::MutexLock lock(&idle_guard_->mu);
+        idle_guard_->call = nullptr;
+      }
+      TimerQueue::TaskId timer;
+      {
+        absl::MutexLock lock(&mu_);
+        timer = idle_timer_;
+      }
+      if (timer != 0) options_.timers->Cancel(timer);
+    }
     delete this;
   }
 
  private:
+  // Reaches the call from the timer queue: OnDone empties it before the call is deleted, and a
+  // check that fires later finds nothing. Locked before mu_.
+  struct IdleGuard {
+    absl::Mutex mu;
+    IngestCall* call ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  void ScheduleIdleCheckLocked(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (idle_guard_ == nullptr) return;
+    idle_timer_ = options_.timers->ScheduleAt(when, [guard = idle_guard_] {
+      absl::MutexLock lock(&guard->mu);
+      if (guard->call != nullptr) guard->call->OnIdleCheck();
+    });
+  }
+
+  // On the timer thread: ends the stream once it has been idle for ingest.idle_timeout - no
+  // message read and no result written for that long, and none of its ops in progress (those
+  // are bounded by the batch timeout, and by the client reading its results). Otherwise checks
+  // again when it could be.
+  void OnIdleCheck() {
+    {
+      absl::MutexLock lock(&mu_);
+      idle_timer_ = 0;
+      if (finished_ || cancelled_ || half_closed_ || draining_ || !error_.ok()) return;
+      const absl::Time now = options_.clock->Now();
+      const absl::Duration limit = options_.ingest.idle_timeout;
+      const bool in_progress = buffered_bytes_ > 0 || !outbox_.empty() || writing_;
+      if (in_progress || now - last_activity_at_ < limit) {
+        const absl::Time next = last_activity_at_ + limit;
+        ScheduleIdleCheckLocked(next > now ? next : now + limit);
+        return;
+      }
+      // As in a drain: read no more, end once everything read is reported (it all is).
+      draining_ = true;
+      StreamErrorLocked(WithErrorInfo(
+          absl::UnavailableError(absl::StrCat(
+              "the Ingest stream sent no message for ", absl::FormatDuration(limit),
+              " (ingest_idle_timeout) and had no op in progress, so it is closed; every op it "
+              "sent has its result: open a new stream to send more")),
+          {"IDLE_TIMEOUT", {{"limit", "ingest_idle_timeout"}}}));
+    }
+    MaybeWrite();
+  }
+
   // Takes request_'s ops; returns whether to read the next message now.
   bool Accept() {
     const absl::Time now = options_.clock->Now();
@@ -125,6 +227,7 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     {
       absl::MutexLock lock(&mu_);
       reading_ = false;
+      last_activity_at_ = now;
       // A message that arrives while draining is not taken: its ops get no result.
       if (cancelled_ || draining_) return false;
       if (options_.max_message_bytes > 0) {
@@ -228,7 +331,9 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
       ESGW_RETURN_IF_ERROR(ValidateParamValue(request_.pipeline(), "pipeline"));
     }
     if (!v1::Refresh_IsValid(request_.refresh())) {
-      return InvalidField("refresh", absl::StrCat("unknown value ", request_.refresh()));
+      return InvalidField("refresh", absl::StrCat("unknown value ", request_.refresh(),
+                                                  "; must be REFRESH_UNSPECIFIED, REFRESH_FALSE, "
+                                                  "REFRESH_TRUE or REFRESH_WAIT_FOR"));
     }
     defaults_.index = request_.index();
     defaults_.pipeline = request_.pipeline();
@@ -377,7 +482,12 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
   BulkDefaults defaults_;
   std::string last_denied_index_;
 
+  // Set when ingest.idle_timeout is on; see IdleGuard.
+  std::shared_ptr<IdleGuard> idle_guard_;
   absl::Mutex mu_;
+  // The last message read or result written, and the idle check on the timer queue.
+  absl::Time last_activity_at_ ABSL_GUARDED_BY(mu_);
+  TimerQueue::TaskId idle_timer_ ABSL_GUARDED_BY(mu_) = 0;
   std::shared_ptr<IngestBatcher> batcher_ ABSL_GUARDED_BY(mu_);
   bool got_first_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time first_message_at_ ABSL_GUARDED_BY(mu_);

@@ -27,6 +27,7 @@
 #include "pool/log.h"
 #include "pool/utf8.h"
 #include "server/config_file.h"
+#include "server/cpu_budget.h"
 #include "server/esgw_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -37,7 +38,9 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(1),
           "TCP (and TLS) connect timeout to an Elasticsearch node");
 ABSL_FLAG(int, max_connections_per_node, 64,
           "keep-alive HTTP connections to one Elasticsearch node at most");
-ABSL_FLAG(int, transport_threads, 1, "HTTP event-loop threads");
+ABSL_FLAG(int, transport_threads, 0,
+          "HTTP event-loop threads; 0 is one per CPU this process may use (its affinity and "
+          "cgroup CPU limit), at most 8");
 ABSL_FLAG(std::string, es_ca_file, "", "PEM CA file for https nodes; empty uses the system store");
 ABSL_FLAG(std::string, es_client_cert_file, "",
           "PEM client certificate for https nodes (the key may be in the same file)");
@@ -116,6 +119,10 @@ ABSL_FLAG(absl::Duration, ingest_flush_interval, absl::Milliseconds(100),
           "Ingest: a batch that is not full goes when its oldest op has waited this long");
 ABSL_FLAG(int, ingest_max_concurrent_batches, 4,
           "Ingest: _bulk requests of one stream in flight at once (1-64)");
+ABSL_FLAG(absl::Duration, ingest_idle_timeout, absl::Minutes(5),
+          "Ingest: end a stream (UNAVAILABLE) that has sent no message for this long and has no "
+          "op in progress, so that it gives back its place under "
+          "--max_ingest_streams_per_principal; 0 keeps idle streams open");
 ABSL_FLAG(int64_t, ingest_max_buffer_bytes, 32 << 20,
           "Ingest: bytes of ops one stream may hold before esgw stops reading from it "
           "(at least --bulk_max_bytes)");
@@ -141,6 +148,9 @@ ABSL_FLAG(int64_t, max_read_request_bytes, 4 << 20,
           "largest Search, MultiSearch, Count or Get request, in bytes");
 ABSL_FLAG(int64_t, max_bulk_request_bytes, 64 << 20,
           "largest Bulk request, or Ingest message, in bytes");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{100} << 20,
+          "largest Elasticsearch response body esgw reads, in bytes (after gzip is undone); a "
+          "larger one fails the call with RESOURCE_EXHAUSTED and blames no node");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 
@@ -152,6 +162,10 @@ ABSL_FLAG(bool, print_config, false,
           "secrets redacted) and exit");
 
 namespace {
+
+// --transport_threads=0: a loop per usable CPU, at most 8 (past that, connections per loop
+// thin out faster than loops add throughput).
+int DefaultTransportThreads() { return std::clamp(esgw::UsableCpus(), 1, 8); }
 
 using FlagMap = std::map<std::string, absl::CommandLineFlag*>;
 
@@ -374,6 +388,7 @@ int main(int argc, char** argv) {
   options.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   options.transport.max_connections_per_node = absl::GetFlag(FLAGS_max_connections_per_node);
   options.transport.threads = absl::GetFlag(FLAGS_transport_threads);
+  if (options.transport.threads == 0) options.transport.threads = DefaultTransportThreads();
   options.transport.ca_file = absl::GetFlag(FLAGS_es_ca_file);
   options.transport.client_cert_file = absl::GetFlag(FLAGS_es_client_cert_file);
   options.transport.client_key_file = absl::GetFlag(FLAGS_es_client_key_file);
@@ -444,6 +459,7 @@ int main(int argc, char** argv) {
   options.ingest.max_buffer_bytes =
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_ingest_max_buffer_bytes)));
   options.ingest.batch_timeout = options.default_timeout;
+  options.ingest.idle_timeout = absl::GetFlag(FLAGS_ingest_idle_timeout);
   if (const absl::Status valid = esgw::ValidateIngestSettings(options.ingest, options.bulk);
       !valid.ok()) {
     StartupError(sources, absl::StrCat("--", valid.message()));
@@ -477,6 +493,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (const int64_t bytes = absl::GetFlag(FLAGS_max_response_bytes);
+      bytes < 1024 || bytes > (int64_t{1} << 31)) {
+    StartupError(sources, "--max_response_bytes must be between 1024 and 2147483648");
+    return 2;
+  }
+  options.transport.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
   options.max_read_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_read_request_bytes));
   options.max_bulk_request_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_bulk_request_bytes));
 

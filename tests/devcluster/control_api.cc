@@ -1,10 +1,17 @@
 #include "tests/devcluster/control_api.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tests/devcluster/dev_cluster_server.h"
 #include "tests/devcluster/es_api.h"
@@ -39,6 +46,140 @@ EsError SimpleError(int status, absl::string_view type, std::string reason) {
   error.type = std::string(type);
   error.reason = std::move(reason);
   return error;
+}
+
+// ---- Malformed answers (POST /nodes/{i}/malform). ----
+
+HttpResponse LabelledJson(std::string body) {
+  HttpResponse response;
+  response.status = 200;
+  response.headers = {{"X-elastic-product", "Elasticsearch"}, {"content-type", "application/json"}};
+  response.body = std::move(body);
+  return response;
+}
+
+// A search answer of about `bytes` bytes: valid JSON of the usual shape, hits of 1 KiB sources.
+std::string HugeSearchBody(int64_t bytes) {
+  const std::string pad(1000, 'x');
+  const int64_t hits = std::max<int64_t>(1, bytes / 1050);
+  std::string body;
+  body.reserve(static_cast<size_t>(bytes) + 4096);
+  absl::StrAppend(&body,
+                  R"({"took":3,"timed_out":false,"_shards":{"total":1,"successful":1,"skipped":0,)",
+                  R"("failed":0},"hits":{"total":{"value":)", hits,
+                  R"(,"relation":"eq"},"max_score":1.0,"hits":[)");
+  for (int64_t i = 0; i < hits; ++i) {
+    absl::StrAppend(&body, i == 0 ? "" : ",", R"({"_index":"huge","_id":"h-)", i,
+                    R"(","_score":1.0,"_source":{"n":)", i, R"(,"pad":")", pad, R"("}})");
+  }
+  body.append("]}}");
+  return body;
+}
+
+// The garbage a nodes_* kind makes of a _nodes answer: every node entry except the answering
+// node's own is spoiled, and one spoiled entry of a node that does not exist is added.
+void SpoilNodes(absl::string_view kind, const std::string& own_id,
+                const std::string& control_address, Json* nodes) {
+  int n = 0;
+  for (auto& [id, entry] : nodes->items()) {
+    if (id == own_id || !entry.is_object()) continue;
+    ++n;
+    if (kind == "nodes_no_http") {
+      entry.erase("http");
+    } else if (kind == "nodes_bad_address_type") {
+      entry["http"]["publish_address"] = 9200 + n;
+    } else if (kind == "nodes_bad_address") {
+      static constexpr const char* kBad[] = {"127.0.0.1:99999", "not an address:9200",
+                                             "127.0.0.1@evil.example:80", "[::1:9200"};
+      entry["http"]["publish_address"] = kBad[(n - 1) % 4];
+    } else if (kind == "nodes_no_roles") {
+      entry.erase("roles");
+    } else if (kind == "nodes_not_object") {
+      entry = n % 2 == 1 ? Json("garbage") : Json::array({1, 2, 3});
+    }
+  }
+  // A node nobody runs. Its address is the control API's, which answers GET / with 200: were
+  // the entry taken at face value, the node would pass a probe.
+  Json extra = Json::object();
+  extra["name"] = "devnode-garbage";
+  extra["roles"] = Json::array({"data", "ingest"});
+  extra["http"] = {{"publish_address", control_address}};
+  if (kind == "nodes_no_http") {
+    extra.erase("http");
+  } else if (kind == "nodes_bad_address_type") {
+    extra["http"]["publish_address"] = Json::array({control_address});
+  } else if (kind == "nodes_bad_address") {
+    extra["http"]["publish_address"] = absl::StrCat("[", control_address);
+  } else if (kind == "nodes_no_roles") {
+    extra.erase("roles");
+  } else if (kind == "nodes_not_object") {
+    extra = Json(42);
+  }
+  (*nodes)["zzzzgarbagenode00000"] = std::move(extra);
+}
+
+constexpr const char* kMalformKinds[] = {"truncated",
+                                         "invalid_json",
+                                         "html",
+                                         "wrong_content_type",
+                                         "huge",
+                                         "empty",
+                                         "nodes_no_http",
+                                         "nodes_bad_address_type",
+                                         "nodes_bad_address",
+                                         "nodes_no_roles",
+                                         "nodes_not_object"};
+
+// The malformer of `kind`, applied to requests whose path contains `path` (every request when
+// empty). huge_bytes sizes "huge"; own_id is the answering node's id (nodes_* kinds).
+absl::StatusOr<FaultHttpServer::Malformer> MakeMalformer(const std::string& kind, std::string path,
+                                                         int64_t huge_bytes, std::string own_id,
+                                                         std::string control_address) {
+  if (std::find(std::begin(kMalformKinds), std::end(kMalformKinds), kind) ==
+      std::end(kMalformKinds)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown kind [", kind, "]; expected one of ",
+                                                   absl::StrJoin(kMalformKinds, ", ")));
+  }
+  return [kind, path = std::move(path), huge_bytes, own_id = std::move(own_id),
+          control_address = std::move(control_address)](
+             const HttpRequest& request,
+             const HttpResponse& normal) -> std::optional<FaultHttpServer::Malformed> {
+    if (!path.empty() && !absl::StrContains(request.path, path)) return std::nullopt;
+    FaultHttpServer::Malformed bad;
+    if (kind == "truncated") {
+      bad.response = normal;
+      bad.truncate_body_at = normal.body.size() / 2;
+    } else if (kind == "invalid_json") {
+      // The first half of the real answer, labelled as JSON, with a Content-Length to match.
+      bad.response = LabelledJson(normal.body.substr(0, normal.body.size() / 2));
+    } else if (kind == "html") {
+      bad.response.status = 200;
+      bad.response.headers = {{"content-type", "text/html; charset=utf-8"}};
+      bad.response.body =
+          "<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>"
+          "<body><h1>Service temporarily unavailable</h1><p>The upstream server did not answer "
+          "in time (esgw-devcluster).</p></body></html>\n";
+    } else if (kind == "wrong_content_type") {
+      bad.response = normal;
+      for (auto& [name, value] : bad.response.headers) {
+        if (absl::EqualsIgnoreCase(name, "content-type")) value = "text/plain; charset=UTF-8";
+      }
+    } else if (kind == "huge") {
+      bad.response = LabelledJson(HugeSearchBody(huge_bytes));
+    } else if (kind == "empty") {
+      bad.response = LabelledJson("");
+    } else {
+      // nodes_*: only a _nodes answer is spoiled.
+      std::optional<Json> body = ParseJson(normal.body);
+      if (!body.has_value() || !body->contains("nodes") || !(*body)["nodes"].is_object()) {
+        return std::nullopt;
+      }
+      SpoilNodes(kind, own_id, control_address, &(*body)["nodes"]);
+      bad.response = normal;
+      bad.response.body = Dump(*body);
+    }
+    return bad;
+  };
 }
 
 }  // namespace
@@ -117,6 +258,7 @@ HttpResponse ControlApi::Handle(const HttpRequest& request) {
       entry["state"] = server.StateName();
       entry["status_override"] = server.status_override_code();
       entry["delay_ms"] = absl::ToInt64Milliseconds(server.delay());
+      entry["malform"] = server.malform_kind();
       entry["connections_accepted"] = stats.connections_accepted;
       entry["open_sockets"] = stats.open_sockets;
       entry["requests_total"] = stats.requests_total;
@@ -191,6 +333,18 @@ HttpResponse ControlApi::Handle(const HttpRequest& request) {
         return Fail(400, "code must be an HTTP status between 200 and 599");
       }
       server.SetStatusOverride(InjectedStatusResponse(code, cluster_->cluster().nodes[node].name));
+    } else if (action == "malform") {
+      int64_t huge_bytes = 0;
+      if (!absl::SimpleAtoi(request.Param("bytes", "67108864"), &huge_bytes) || huge_bytes < 1 ||
+          huge_bytes > (int64_t{1} << 31)) {
+        return Fail(400, "bytes must be an integer from 1 to 2147483648");
+      }
+      const std::string kind = request.Param("kind");
+      absl::StatusOr<FaultHttpServer::Malformer> malformer =
+          MakeMalformer(kind, request.Param("path"), huge_bytes, cluster_->cluster().nodes[node].id,
+                        cluster_->control_address());
+      if (!malformer.ok()) return Fail(400, malformer.status().message());
+      server.SetMalformer(kind, *std::move(malformer));
     } else if (action == "reset") {
       server.ResetNextRequest();
     } else if (action == "close_idle") {

@@ -1,6 +1,6 @@
-// The dev cluster's control API (HTTP JSON on its own port): kill/revive/hang/slow/status/reset/
-// close_idle/heal per node, cluster-wide bulk-item rejection, statistics, a per-index document
-// ledger and a full reset. Answers {"acknowledged":true,...} or {"error":"..."}.
+// The dev cluster's control API (HTTP JSON on its own port): kill/revive/hang/slow/status/
+// malform/reset/close_idle/heal per node, cluster-wide bulk-item rejection, statistics, a per-index
+// document ledger and a full reset. Answers {"acknowledged":true,...} or {"error":"..."}.
 // Thread-safe; holds a pointer to the cluster, which must outlive it.
 #pragma once
 

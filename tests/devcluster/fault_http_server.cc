@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -360,30 +361,44 @@ FaultHttpServer::Outcome FaultHttpServer::Serve(Connection& connection) {
         return *outcome;
       }
     }
+    Malformer malformer;
     {
       std::lock_guard<std::mutex> lock(mu_);
       forced = status_override_;
+      malformer = malformer_;
     }
     HttpResponse response = forced.has_value() ? *forced : options_.handler(request);
+    // The node did the work; what reaches the client is broken (as behind a failing proxy).
+    std::optional<std::size_t> truncate_body_at;
+    if (!forced.has_value() && malformer) {
+      if (std::optional<Malformed> malformed = malformer(request, response)) {
+        response = std::move(malformed->response);
+        truncate_body_at = malformed->truncate_body_at;
+      }
+    }
     if (connection.abort) return Outcome::kAbort;
     ++served;
     bool close = request.WantsClose() || response.close || connection.stop ||
+                 truncate_body_at.has_value() ||
                  (options_.max_requests_per_connection > 0 &&
                   served >= options_.max_requests_per_connection);
     // Idle from the client's point of view as soon as it has the response, so mark it before
     // writing: a CloseIdle racing with the write then still finds this connection.
     connection.idle = !close && buffer.empty();
-    if (!Write(connection, request, response, close) || close) return Outcome::kClose;
+    if (!Write(connection, request, response, close, truncate_body_at) || close) {
+      return Outcome::kClose;
+    }
   }
 }
 
 bool FaultHttpServer::Write(Connection& connection, const HttpRequest& request,
-                            const HttpResponse& response, bool close) {
+                            const HttpResponse& response, bool close,
+                            std::optional<std::size_t> truncate_body_at) {
   const bool head = request.method == "HEAD";
   const std::string* body = &response.body;
   std::string compressed;
   bool gzip = false;
-  if (!head && !response.body.empty() &&
+  if (!head && !response.body.empty() && !truncate_body_at.has_value() &&
       FindHeader(response.headers, "content-encoding") == nullptr) {
     const std::string* accept = request.Header("Accept-Encoding");
     if (accept != nullptr && HeaderHasToken(*accept, "gzip")) {
@@ -399,9 +414,10 @@ bool FaultHttpServer::Write(Connection& connection, const HttpRequest& request,
   }
   if (gzip) absl::StrAppend(&out, "content-encoding: gzip\r\n");
   absl::StrAppend(&out, "content-length: ", body->size(), "\r\n");
-  if (close) absl::StrAppend(&out, "connection: close\r\n");
+  // A cut-short answer looks like a sender that died: no announced close.
+  if (close && !truncate_body_at.has_value()) absl::StrAppend(&out, "connection: close\r\n");
   absl::StrAppend(&out, "\r\n");
-  if (!head) out.append(*body);
+  if (!head) out.append(*body, 0, std::min(body->size(), truncate_body_at.value_or(body->size())));
   return SendAll(connection, out);
 }
 
@@ -484,6 +500,17 @@ void FaultHttpServer::SetStatusOverride(std::optional<HttpResponse> response) {
   status_override_ = std::move(response);
 }
 
+void FaultHttpServer::SetMalformer(std::string kind, Malformer malformer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  malform_kind_ = malformer ? std::move(kind) : std::string();
+  malformer_ = std::move(malformer);
+}
+
+std::string FaultHttpServer::malform_kind() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return malform_kind_;
+}
+
 void FaultHttpServer::ResetNextRequest() { reset_next_ = true; }
 
 int FaultHttpServer::CloseIdle() {
@@ -504,6 +531,8 @@ void FaultHttpServer::Heal() {
   hang_ = false;
   delay_ = absl::ZeroDuration();
   status_override_.reset();
+  malform_kind_.clear();
+  malformer_ = nullptr;
   SignalAll(false, false);
 }
 
@@ -513,6 +542,7 @@ std::string FaultHttpServer::StateName() const {
   if (hang_) return "hung";
   if (delay_ > absl::ZeroDuration()) return "slow";
   if (status_override_.has_value()) return "status";
+  if (malformer_) return "malformed";
   if (reset_next_) return "reset_next";
   return "up";
 }

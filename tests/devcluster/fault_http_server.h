@@ -1,6 +1,7 @@
 // An HTTP/1.1 server on one TCP port (a thread per connection, keep-alive, pipelining, chunked
 // and gzip bodies) that can misbehave on command like a failing Elasticsearch node: stop
-// listening and reset every socket (Kill), hang, answer slowly, answer a fixed status, reset the
+// listening and reset every socket (Kill), hang, answer slowly, answer a fixed status, answer
+// with a malformed response (cut short, or whatever a Malformer makes of the real one), reset the
 // next request, or drop idle keep-alive connections.
 // Thread-safe: every public method may be called from any thread. The server owns its sockets
 // and threads; the destructor (or Shutdown) waits for them. Handlers run on connection threads.
@@ -33,6 +34,18 @@ class FaultHttpServer {
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
   // Names the endpoint of a request for the per-endpoint request counters.
   using Classifier = std::function<std::string(const HttpRequest&)>;
+
+  // An answer sent in place of the handler's, possibly broken on the wire (SetMalformer).
+  struct Malformed {
+    HttpResponse response;
+    // When set, the head's Content-Length promises the whole body but only this many bytes of it
+    // are sent (never compressed), and then the connection is closed.
+    std::optional<std::size_t> truncate_body_at;
+  };
+  // Given a request and the handler's answer to it, the answer to send instead; nullopt sends the
+  // handler's (e.g. for a request to another path). Runs on connection threads.
+  using Malformer =
+      std::function<std::optional<Malformed>(const HttpRequest&, const HttpResponse& normal)>;
 
   struct Options {
     std::string host = "127.0.0.1";
@@ -93,14 +106,21 @@ class FaultHttpServer {
   void SetDelay(absl::Duration delay);
   // Every request is answered with `response` instead of the handler's (nullopt to stop).
   void SetStatusOverride(std::optional<HttpResponse> response);
+  // Every request is answered by the handler and then passed through `malformer`, which may
+  // replace the answer (a null malformer stops); `kind` names it for StateName and statistics.
+  // A forced status (SetStatusOverride) takes precedence.
+  void SetMalformer(std::string kind, Malformer malformer);
+  // The kind given to SetMalformer; "" when none is set.
+  std::string malform_kind() const;
   // The next request read (on any connection) is answered with a TCP reset and no byte.
   void ResetNextRequest();
   // Closes every connection that is waiting for its next request. Returns how many it asked.
   int CloseIdle();
-  // Clears hang, delay, status override and a pending reset; releases hung requests.
+  // Clears hang, delay, status override, malformer and a pending reset; releases hung requests.
   void Heal();
 
-  // "up", "killed", "hung", "slow", "status" or "reset_next" (the first that applies).
+  // "up", "killed", "hung", "slow", "status", "malformed" or "reset_next" (the first that
+  // applies).
   std::string StateName() const;
   int status_override_code() const;
   absl::Duration delay() const;
@@ -124,8 +144,9 @@ class FaultHttpServer {
   ReadResult ReadMore(Connection& connection, std::string* buffer);
   // Waits while the node hangs or until `deadline`; nullopt means carry on.
   std::optional<Outcome> Pause(Connection& connection, absl::Time deadline, bool while_hung);
+  // Sends response; with truncate_body_at, only that much of the body (see Malformed).
   bool Write(Connection& connection, const HttpRequest& request, const HttpResponse& response,
-             bool close);
+             bool close, std::optional<std::size_t> truncate_body_at = std::nullopt);
   bool SendAll(Connection& connection, const std::string& data);
   void SignalAll(bool abort, bool stop);  // requires mu_
 
@@ -149,6 +170,8 @@ class FaultHttpServer {
   bool hang_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   std::optional<HttpResponse> status_override_ ABSL_GUARDED_BY(mu_);
+  std::string malform_kind_ ABSL_GUARDED_BY(mu_);
+  Malformer malformer_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> requests_by_endpoint_ ABSL_GUARDED_BY(mu_);
   std::deque<Stats::Recent> recent_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> reset_next_{false};

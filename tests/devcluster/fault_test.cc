@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/devcluster/blocking_http_client.h"
@@ -163,6 +165,165 @@ TEST_F(FaultTest, ForcedStatusesLookLikeElasticsearchOrAProxy) {
 
   ASSERT_THAT(cluster().Heal(0), IsOk());
   EXPECT_EQ(HttpRequestOnce(address(0), "GET", "/")->status, 200);
+}
+
+// Sends request (raw HTTP/1.1, one request) on a fresh connection to address and reads until
+// the server closes: everything it sent.
+std::string RawExchange(const std::string& address, const std::string& request) {
+  auto client = ConnectTo(address);
+  if (client == nullptr) return "";
+  EXPECT_THAT(client->SendRaw(request), IsOk());
+  std::string received;
+  bool eof = false;
+  const absl::Time deadline = absl::Now() + kWait;
+  while (!eof && absl::Now() < deadline) {
+    absl::StatusOr<std::string> bytes = client->ReadSome(absl::Milliseconds(200), &eof);
+    if (!bytes.ok()) break;
+    received += *bytes;
+  }
+  EXPECT_TRUE(eof) << "the server did not close the connection";
+  return received;
+}
+
+std::string SearchRequestText(absl::string_view path = "/_search") {
+  const std::string body = R"({"query":{"match_all":{}}})";
+  return absl::StrCat("POST ", path, " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+                      "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+TEST_F(FaultTest, MalformTruncatedPromisesMoreThanItSendsThenCloses) {
+  ASSERT_THAT(cluster().Malform(0, "truncated", "_search"), IsOk());
+  const std::string raw = RawExchange(address(0), SearchRequestText());
+  const size_t head_end = raw.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << raw;
+  const std::string head = raw.substr(0, head_end);
+  EXPECT_THAT(head, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(absl::AsciiStrToLower(head), ::testing::Not(HasSubstr("connection: close")));
+  const size_t at = absl::AsciiStrToLower(head).find("content-length: ");
+  ASSERT_NE(at, std::string::npos) << head;
+  size_t promised = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(head.substr(at + 16, head.find("\r\n", at) - at - 16), &promised));
+  const size_t sent = raw.size() - head_end - 4;
+  EXPECT_GT(promised, 0u);
+  EXPECT_EQ(sent, promised / 2) << "half the body, then the close";
+  // Only paths with _search are affected; the state says so.
+  auto root = HttpRequestOnce(address(0), "GET", "/");
+  ASSERT_THAT(root, IsOk());
+  EXPECT_EQ(root->status, 200);
+  EXPECT_EQ(NodeStats(cluster(), 0)["state"], "malformed");
+  EXPECT_EQ(NodeStats(cluster(), 0)["malform"], "truncated");
+}
+
+TEST_F(FaultTest, MalformBodiesAndLabelsThatAreNotElasticsearchs) {
+  ASSERT_THAT(cluster().Malform(0, "invalid_json", "_search"), IsOk());
+  ASSERT_THAT(cluster().Malform(1, "html", "_search"), IsOk());
+  ASSERT_THAT(cluster().Malform(2, "wrong_content_type", "_search"), IsOk());
+  auto not_json = HttpRequestOnce(address(0), "POST", "/_search", "{}");
+  ASSERT_THAT(not_json, IsOk());
+  EXPECT_EQ(not_json->status, 200);
+  EXPECT_EQ(*not_json->Header("content-type"), "application/json");
+  EXPECT_FALSE(ParseJson(not_json->body).has_value()) << not_json->body;
+  EXPECT_THAT(not_json->body, ::testing::StartsWith("{\"took\""));
+
+  auto html = HttpRequestOnce(address(1), "POST", "/_search", "{}");
+  ASSERT_THAT(html, IsOk());
+  EXPECT_EQ(html->status, 200);
+  EXPECT_THAT(*html->Header("content-type"), HasSubstr("text/html"));
+  EXPECT_EQ(html->Header("X-elastic-product"), nullptr);
+  EXPECT_THAT(html->body, HasSubstr("<html>"));
+
+  auto plain = HttpRequestOnce(address(2), "POST", "/_search", "{}");
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_EQ(plain->status, 200);
+  EXPECT_THAT(*plain->Header("content-type"), HasSubstr("text/plain"));
+  std::optional<Json> valid = ParseJson(plain->body);
+  ASSERT_TRUE(valid.has_value()) << "a valid body, wrongly labelled";
+  EXPECT_TRUE(valid->contains("hits"));
+
+  ASSERT_THAT(cluster().Malform(2, "empty", "_search"), IsOk());
+  auto empty = HttpRequestOnce(address(2), "POST", "/_search", "{}");
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_EQ(empty->status, 200);
+  EXPECT_EQ(*empty->Header("content-length"), "0");
+  EXPECT_EQ(empty->body, "");
+
+  // heal and reset_all stop it.
+  ASSERT_THAT(cluster().Heal(1), IsOk());
+  EXPECT_THAT(*HttpRequestOnce(address(1), "POST", "/_search", "{}")->Header("content-type"),
+              HasSubstr("application/json"));
+  ASSERT_THAT(cluster().ResetAll(), IsOk());
+  EXPECT_TRUE(ParseJson(HttpRequestOnce(address(0), "POST", "/_search", "{}")->body).has_value());
+  EXPECT_EQ(NodeStats(cluster(), 0)["malform"], "");
+}
+
+TEST_F(FaultTest, MalformHugeSendsALargeValidSearchAnswer) {
+  ASSERT_THAT(cluster().Malform(1, "huge", "_search", 8 << 20), IsOk());
+  auto huge = HttpRequestOnce(address(1), "POST", "/_search", "{}", {{"Accept-Encoding", "gzip"}},
+                              absl::Seconds(30));
+  ASSERT_THAT(huge, IsOk());
+  EXPECT_EQ(huge->status, 200);
+  ASSERT_NE(huge->Header("content-encoding"), nullptr);
+  EXPECT_EQ(*huge->Header("content-encoding"), "gzip") << "compressed as any answer";
+  EXPECT_GE(huge->body.size(), 8u << 20);
+  std::optional<Json> body = ParseJson(huge->body);
+  ASSERT_TRUE(body.has_value());
+  EXPECT_GT((*body)["hits"]["hits"].size(), 7000u);
+  EXPECT_EQ((*body)["hits"]["hits"][0]["_id"], "h-0");
+}
+
+TEST_F(FaultTest, MalformNodesGarbageSpoilsEveryEntryButTheAnsweringNodesOwn) {
+  auto nodes_of = [&](int node) {
+    auto response = cluster().Request(node, "GET", "/_nodes/http");
+    EXPECT_THAT(response, IsOk());
+    return ParseJson(response.ok() ? response->second : "{}").value_or(Json())["nodes"];
+  };
+  const Json clean = nodes_of(0);
+  ASSERT_EQ(clean.size(), 3u);
+  std::string own_id;
+  for (const auto& [id, entry] : clean.items()) {
+    if (entry["name"] == "devnode-0") own_id = id;
+  }
+  ASSERT_FALSE(own_id.empty());
+  for (const char* kind : {"nodes_no_http", "nodes_bad_address_type", "nodes_bad_address",
+                           "nodes_no_roles", "nodes_not_object"}) {
+    SCOPED_TRACE(kind);
+    ASSERT_THAT(cluster().Malform(0, kind, "_nodes"), IsOk());
+    const Json nodes = nodes_of(0);
+    ASSERT_EQ(nodes.size(), 4u) << "three nodes and a stranger";
+    EXPECT_EQ(nodes[own_id], clean[own_id]) << "the answering node's own entry is intact";
+    for (const auto& [id, entry] : nodes.items()) {
+      if (id == own_id) continue;
+      const std::string k = kind;
+      if (k == "nodes_no_http") {
+        EXPECT_FALSE(entry.contains("http")) << id;
+      } else if (k == "nodes_bad_address_type") {
+        EXPECT_FALSE(entry["http"]["publish_address"].is_string()) << id;
+      } else if (k == "nodes_bad_address") {
+        const std::string address = entry["http"]["publish_address"].get<std::string>();
+        EXPECT_TRUE(address.find(' ') != std::string::npos ||
+                    address.find('@') != std::string::npos ||
+                    address.find("99999") != std::string::npos || address.front() == '[')
+            << address;
+      } else if (k == "nodes_no_roles") {
+        EXPECT_FALSE(entry.contains("roles")) << id;
+      } else {
+        EXPECT_FALSE(entry.is_object()) << id;
+      }
+    }
+    // Other endpoints are left alone.
+    auto root = cluster().Request(0, "GET", "/");
+    ASSERT_THAT(root, IsOk());
+    EXPECT_TRUE(ParseJson(root->second).value_or(Json()).contains("tagline"));
+  }
+  ASSERT_THAT(cluster().Heal(0), IsOk());
+  EXPECT_EQ(nodes_of(0), clean);
+}
+
+TEST_F(FaultTest, MalformRefusesAnUnknownKind) {
+  const absl::Status status = cluster().Malform(0, "sideways");
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInternal,
+                               ::testing::AllOf(HasSubstr("400"), HasSubstr("unknown kind"),
+                                                HasSubstr("truncated"))));
 }
 
 TEST_F(FaultTest, ResetAnswersTheNextRequestWithRstAndNoByte) {

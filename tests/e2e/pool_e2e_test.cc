@@ -222,7 +222,9 @@ TEST_F(PoolE2eTest, HungNodeCostsAtMostItsInFlightSearchesThenNone) {
   for (const auto& [code, count] : during.codes) {
     EXPECT_EQ(code, grpc::StatusCode::DEADLINE_EXCEEDED) << count << " calls";
   }
-  const esgw::v1::NodeStats* node = Node(Stats(), victim);
+  // Node() points into the stats, which must outlive it.
+  const esgw::v1::PoolStats stats = Stats();
+  const esgw::v1::NodeStats* node = Node(stats, victim);
   ASSERT_NE(node, nullptr);
   EXPECT_NE(node->state(), esgw::v1::NODE_STATE_ALIVE) << "the hung node is ejected";
 

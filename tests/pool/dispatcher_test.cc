@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "pool/error_info.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/status_matchers.h"
@@ -164,6 +165,50 @@ TEST_F(DispatcherTest, GatewayErrorsAreRetriedElsewhereAndReportedWhenAllFail) {
   // request uses all of max_retries (3): four attempts, no node twice in a row.
   EXPECT_EQ(result.attempts, 4);
   EXPECT_THAT(Dispatcher::ResultStatus(result), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(DispatcherTest, ATwoHundredThatIsNotElasticsearchsIsRetriedElsewhere) {
+  transport_.SetResponder([](const Endpoint& node, const HttpRequest&) {
+    HttpResponse response = FakeTransport::Ok(R"({"took":1})");
+    if (node.port == 9200) {
+      response.body = "<html>proxy error</html>";
+      response.content_type = "text/html";
+    }
+    return response;
+  });
+  const Dispatcher::Result result = Run();
+  EXPECT_THAT(Dispatcher::ResultStatus(result), IsOk());
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_NE(result.served_by, "127.0.0.1:9200");
+  EXPECT_EQ(node_failures_, 1);
+
+  // From every node: UNAVAILABLE, saying what the answers were.
+  transport_.SetResponder([](const Endpoint&, const HttpRequest&) {
+    HttpResponse response = FakeTransport::Ok("");
+    return response;
+  });
+  result_.reset();
+  EXPECT_THAT(Dispatcher::ResultStatus(Run()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("HTTP 200 that is not an Elasticsearch answer"),
+                             HasSubstr("the body is empty"))));
+}
+
+TEST_F(DispatcherTest, AnAnswerTooLargeIsResourceExhaustedNotRetriedAndBlamesNoNode) {
+  transport_.SetResponder([](const Endpoint&, const HttpRequest&) {
+    HttpResponse response = FakeTransport::Failed(TransportError::kResponseTooLarge);
+    response.error_message = "response body larger than max_response_bytes (1024 bytes)";
+    return response;
+  });
+  const Dispatcher::Result result = Run();
+  EXPECT_EQ(result.attempts, 1);
+  const absl::Status status = Dispatcher::ResultStatus(result);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kResourceExhausted,
+                               HasSubstr("larger than max_response_bytes (1024 bytes)")));
+  EXPECT_EQ(GetErrorInfo(status).reason, "LIMIT_EXCEEDED");
+  EXPECT_EQ(GetErrorInfo(status).metadata.at("limit"), "max_response_bytes");
+  EXPECT_EQ(node_failures_, 0);
+  for (int port : {9200, 9201, 9202}) EXPECT_EQ(StateOf(port), NodeState::kAlive);
 }
 
 TEST_F(DispatcherTest, BackpressureWaitsBeforeRetryingAndNeverEjects) {

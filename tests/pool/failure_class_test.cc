@@ -55,6 +55,40 @@ TEST(FailureClassTest, OtherClientErrorsAndInternalErrorsAreTheRequests) {
   }
 }
 
+TEST(FailureClassTest, AnAnswerTooLargeToHoldIsTheRequests) {
+  EXPECT_EQ(Classify(FakeTransport::Failed(TransportError::kResponseTooLarge)),
+            FailureClass::kRequest);
+}
+
+TEST(FailureClassTest, ATwoHundredThatIsNotElasticsearchsIsSoft) {
+  HttpResponse html = FakeTransport::Ok("<html>proxy</html>");
+  html.content_type = "text/html; charset=utf-8";
+  EXPECT_EQ(NotAnElasticsearchAnswer(html, HttpMethod::kPost),
+            "content-type \"text/html\" is not JSON");
+  ASSERT_TRUE(RejectNonElasticsearchAnswer(HttpMethod::kPost, &html));
+  EXPECT_EQ(html.error, TransportError::kOther);
+  EXPECT_EQ(html.error_message,
+            "HTTP 200 that is not an Elasticsearch answer: content-type \"text/html\" is not JSON");
+  EXPECT_EQ(Classify(html), FailureClass::kSoft);
+
+  HttpResponse empty = FakeTransport::Ok("");
+  EXPECT_EQ(NotAnElasticsearchAnswer(empty, HttpMethod::kGet), "the body is empty");
+  EXPECT_EQ(NotAnElasticsearchAnswer(empty, HttpMethod::kHead), "");
+
+  // Elasticsearch's own labels, and no label at all (the parser judges the body then), pass.
+  for (const char* type : {"application/json", "application/json; charset=UTF-8",
+                           "application/vnd.elasticsearch+json;compatible-with=8", ""}) {
+    HttpResponse json = FakeTransport::Ok("{}");
+    json.content_type = type;
+    EXPECT_FALSE(RejectNonElasticsearchAnswer(HttpMethod::kGet, &json)) << type;
+    EXPECT_EQ(json.error, TransportError::kNone);
+  }
+  // Other statuses are judged by their status, whatever the body.
+  HttpResponse gateway = FakeTransport::Ok("<html>", 502);
+  gateway.content_type = "text/html";
+  EXPECT_FALSE(RejectNonElasticsearchAnswer(HttpMethod::kGet, &gateway));
+}
+
 TEST(FailureClassTest, CancelledIsLocal) {
   EXPECT_EQ(Classify(FakeTransport::Failed(TransportError::kCancelled)), FailureClass::kLocal);
 }

@@ -120,6 +120,16 @@ TEST_F(ProberTest, AProbeMayFinishAfterTheProberIsGone) {
   EXPECT_EQ(Stats(kA).state, NodeState::kAlive);
 }
 
+TEST_F(ProberTest, AProxyPageIsNoSignOfLife) {
+  Kill(kA);
+  clock_.Advance(absl::Seconds(1));
+  prober_->RunOnce();
+  HttpResponse page = FakeTransport::Ok("<html>upstream down</html>");
+  page.content_type = "text/html";
+  transport_.Complete(0, page);
+  EXPECT_EQ(Stats(kA).state, NodeState::kDead);
+}
+
 TEST(ProbeAnsweredTest, AnyAnswerThatDoesNotBlameTheNode) {
   EXPECT_TRUE(ProbeAnswered(FakeTransport::Ok("{}")));
   EXPECT_TRUE(ProbeAnswered(FakeTransport::Ok("{}", 401)));  // reachable; credentials aside

@@ -13,6 +13,7 @@ namespace esgw {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::IsOk;
 using testing::StatusIs;
 
@@ -72,6 +73,22 @@ TEST(ParsePublishAddressTest, RejectsMalformed) {
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << bad;
   }
+}
+
+TEST(ParsePublishAddressTest, RejectsHostsThatCouldSteerTheUrl) {
+  // User info, a path, a query, a fragment or spaces would change what a URL built from the
+  // host points at.
+  for (const char* bad : {"10.0.0.5@evil.example:80", "not an address:9200", "10.0.0.5#x:9200",
+                          "10.0.0.5?x:9200", "[fd00::1@x]:9200", "es%x/10.0.0.5:9200"}) {
+    EXPECT_THAT(ParsePublishAddress(bad, "http", true),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("host")))
+        << bad;
+  }
+  // The host name is only checked when it is the one dialled.
+  EXPECT_THAT(ParsePublishAddress("bad name/10.0.0.5:9200", "http", false), IsOk());
+  EXPECT_THAT(ParsePublishAddress("bad name/10.0.0.5:9200", "http", true),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePublishAddress("[fe80::1%eth0]:9200", "http", false), IsOk());
 }
 
 // ---- the role table ----
@@ -146,13 +163,31 @@ TEST(ParseNodesHttpTest, BadAddressIsSkippedAndCounted) {
   EXPECT_EQ(r->nodes.size(), 1u);
   EXPECT_EQ(r->skipped_bad_address, 1);
   EXPECT_EQ(r->skipped_no_http, 1);
+  EXPECT_THAT(r->unusable_ids, ElementsAre("a", "c"));
 }
 
-TEST(ParseNodesHttpTest, NodesWithoutRolesAreKept) {
-  auto r = ParseNodesHttp(R"({"nodes":{"x":{"http":{"publish_address":"10.0.0.9:9200"}}}})", "http",
-                          false);
+TEST(ParseNodesHttpTest, APublishAddressOfTheWrongTypeIsABadAddress) {
+  auto r = ParseNodesHttp(
+      R"({"nodes":{"a":{"roles":[],"http":{"publish_address":9200}},
+                   "b":{"roles":[],"http":{"publish_address":["10.0.0.9:9200"]}}}})",
+      "http", false);
   ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->nodes.size(), 1u);
+  EXPECT_TRUE(r->nodes.empty());
+  EXPECT_EQ(r->skipped_bad_address, 2);
+  EXPECT_THAT(r->unusable_ids, ElementsAre("a", "b"));
+}
+
+TEST(ParseNodesHttpTest, NodesWithoutRolesAreUnusable) {
+  // Every version esgw speaks to lists roles (a coordinating-only node as []); without them
+  // what the node is cannot be known.
+  auto r = ParseNodesHttp(
+      R"({"nodes":{"x":{"http":{"publish_address":"10.0.0.9:9200"}},
+                   "y":{"roles":[],"http":{"publish_address":"10.0.0.8:9200"}}}})",
+      "http", false);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(Addresses(*r), ElementsAre("http://10.0.0.8:9200"));
+  EXPECT_EQ(r->skipped_no_roles, 1);
+  EXPECT_THAT(r->unusable_ids, ElementsAre("x"));
 }
 
 TEST(ParseNodesHttpTest, EmptyNodesIsNotAnError) {

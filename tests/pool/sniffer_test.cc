@@ -185,6 +185,47 @@ TEST_F(SnifferTest, SniffedOnlyReplacesSeedsOnceSniffedNodesAnswer) {
               UnorderedElementsAre("http://10.0.0.2:9200", "http://127.0.0.1:9201"));
 }
 
+TEST_F(SnifferTest, AListedNodeWithAnUnusableEntryKeepsItsPlace) {
+  Sniffer::Options o;
+  o.mode = SniffMode::kSniffedOnly;
+  Make(o);
+  Serve(NodesBody({{"10.0.0.2:9200"}, {"10.0.0.3:9200"}}));
+  ASSERT_THAT(Sniff(), IsOk());
+  ASSERT_THAT(PoolAddresses(),
+              UnorderedElementsAre("http://10.0.0.2:9200", "http://10.0.0.3:9200"));
+  // node1 is still listed, but without a usable address; a node nobody knows comes without
+  // roles. Neither is taken as it stands: node1 stays, the stranger is not added.
+  Serve(R"({"nodes":{"node0":{"roles":["data"],"http":{"publish_address":"10.0.0.2:9200"}},
+                     "node1":{"roles":["data"],"http":{"publish_address":7}},
+                     "node9":{"http":{"publish_address":"10.0.0.9:9200"}}}})");
+  ASSERT_THAT(Sniff(), IsOk());
+  EXPECT_THAT(PoolAddresses(),
+              UnorderedElementsAre("http://10.0.0.2:9200", "http://10.0.0.3:9200"));
+  EXPECT_THAT(pool_->Snapshot().last_sniff_outcome,
+              HasSubstr("2 listed node(s) with no usable http address or roles (node1, node9), "
+                        "1 of them kept as they were"));
+  // A node no longer listed at all leaves.
+  Serve(NodesBody({{"10.0.0.2:9200"}}));
+  ASSERT_THAT(Sniff(), IsOk());
+  EXPECT_THAT(PoolAddresses(), UnorderedElementsAre("http://10.0.0.2:9200"));
+}
+
+TEST_F(SnifferTest, AnAnswerThatIsNotElasticsearchsIsAskedElsewhere) {
+  selector_ = SelectorKind::kRoundRobin;  // asks 9200 first
+  Make({});
+  transport_.SetResponder([](const Endpoint& node, const HttpRequest&) {
+    if (node.port == 9200) {
+      HttpResponse page = FakeTransport::Ok("<html>proxy</html>");
+      page.content_type = "text/html";
+      return page;
+    }
+    return FakeTransport::Ok(NodesBody({{"127.0.0.1:9201"}}));
+  });
+  EXPECT_THAT(Sniff(), IsOk());
+  EXPECT_EQ(transport_.exchanges().size(), 2u);
+  EXPECT_EQ(pool_->Snapshot().nodes[0].failures_total, 1) << "a soft failure of 9200";
+}
+
 TEST_F(SnifferTest, AsksAnotherNodeWhenOneDoesNotAnswer) {
   selector_ = SelectorKind::kRoundRobin;  // asks 9200 first
   Make({});

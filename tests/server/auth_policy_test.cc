@@ -181,6 +181,9 @@ TEST(AuthPolicyTest, MistakesAreNamedWithTheirLine) {
       {"principals:\n  - &p {name: a, client_cert_subject: CN=a, permissions: [admin]}\n  - *p",
        "aliases are not allowed"},
       {"principals: [", "auth_file 'f.yaml' line"},
+      // yaml-cpp reads a stray ',' as an endless run of empty documents.
+      {",", "line 1: YAML syntax error"},
+      {"# principals follow\n,\n", "line 2: YAML syntax error"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<std::shared_ptr<const AuthPolicy>> policy =

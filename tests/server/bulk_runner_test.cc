@@ -347,10 +347,9 @@ TEST_F(BulkRunnerTest, TimeoutAfterSendingIsOutcomeUnknownForANonIdempotentBatch
 }
 
 TEST_F(BulkRunnerTest, MalformedResponseBodyIsOutcomeUnknown) {
-  for (const char* body :
-       {"<html><title>Bad Gateway</title></html>", R"({"took":1,"items":[{"index":)",
-        R"({"took":1,"errors":false})", R"({"items":[{"index":{"status":"created"}}]})",
-        R"({"items":[{}]})", ""}) {
+  for (const char* body : {"<html><title>Bad Gateway</title></html>",
+                           R"({"took":1,"items":[{"index":)", R"({"took":1,"errors":false})",
+                           R"({"items":[{"index":{"status":"created"}}]})", R"({"items":[{}]})"}) {
     SCOPED_TRACE(body);
     results_.clear();
     done_ = 0;
@@ -366,6 +365,22 @@ TEST_F(BulkRunnerTest, MalformedResponseBodyIsOutcomeUnknown) {
     }
     EXPECT_THAT(runner->request_failure(), IsOk());
   }
+  // An empty 200 cannot be Elasticsearch's: a failure of the node (the batch, idempotent here,
+  // goes to the others), and in the end still "outcome unknown".
+  results_.clear();
+  done_ = 0;
+  transport_.SetResponder(
+      [](const Endpoint&, const HttpRequest&) { return FakeTransport::Ok(""); });
+  auto runner = Run(IndexOps(2, true));
+  ASSERT_EQ(done_, 1);
+  ASSERT_EQ(results_.size(), 2u);
+  for (const auto& [position, result] : results_) {
+    EXPECT_EQ(result.error().type(), "esgw_outcome_unknown") << position;
+    EXPECT_EQ(result.status(), 503);
+    EXPECT_THAT(result.error().reason(),
+                HasSubstr("not an Elasticsearch answer: the body is empty"));
+  }
+  EXPECT_THAT(runner->request_failure(), IsOk());
 }
 
 TEST_F(BulkRunnerTest, ItemsThatDoNotMatchTheBatchAreOutcomeUnknown) {

@@ -347,6 +347,15 @@ TEST(ParseSearchResponseTest, ScalarAndNullRawValues) {
   EXPECT_EQ(response.hits(0).fields_json(), R"("odd")");
 }
 
+TEST(ParseSearchResponseTest, RawValueWithMismatchedBracketsIsBad) {
+  // simdjson skips a container by counting brackets of either kind, so these arrive whole.
+  v1::SearchResponse response;
+  EXPECT_THAT(ParseSearchResponse(R"({"hits":{"hits":[{"_source":{"a":1]}]}})", &response),
+              IsBadResponseAt("hits.hits[0]._source"));
+  EXPECT_THAT(ParseSearchResponse(R"({"aggregations":[1}})", &response),
+              IsBadResponseAt("aggregations"));
+}
+
 // ---- Count and Get. ----
 
 TEST(ParseCountResponseTest, Count) {

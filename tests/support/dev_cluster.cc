@@ -195,6 +195,13 @@ absl::Status DevCluster::Slow(int node, absl::Duration d) {
 absl::Status DevCluster::Status(int node, int http_code) {
   return Control("POST", absl::StrCat("/nodes/", node, "/status?code=", http_code));
 }
+absl::Status DevCluster::Malform(int node, const std::string& kind, const std::string& path,
+                                 int64_t huge_bytes) {
+  std::string target = absl::StrCat("/nodes/", node, "/malform?kind=", kind);
+  if (!path.empty()) absl::StrAppend(&target, "&path=", path);
+  if (huge_bytes > 0) absl::StrAppend(&target, "&bytes=", huge_bytes);
+  return Control("POST", target);
+}
 absl::Status DevCluster::ResetNext(int node) {
   return Control("POST", absl::StrCat("/nodes/", node, "/reset"));
 }

@@ -65,6 +65,12 @@ class DevCluster {
   absl::Status Heal(int node);
   absl::Status Slow(int node, absl::Duration d);
   absl::Status Status(int node, int http_code);
+  // Node answers malformed responses of `kind` (truncated, invalid_json, html,
+  // wrong_content_type, huge, empty, nodes_no_http, nodes_bad_address_type, nodes_bad_address,
+  // nodes_no_roles, nodes_not_object) to requests whose path contains `path` (every request when
+  // empty); huge_bytes sizes "huge" (0: the dev cluster's default). Heal or ResetAll stops it.
+  absl::Status Malform(int node, const std::string& kind, const std::string& path = "",
+                       int64_t huge_bytes = 0);
   absl::Status ResetNext(int node);
   absl::Status CloseIdle(int node);
   absl::Status BulkReject(int every);

@@ -1,0 +1,4 @@
+
+"
+books2
+ignore_unavailableyes

@@ -1,0 +1,2 @@
+
+logs-2024.053{"query":{"range":{"@timestamp":{"gte":"now-1d"}}}}"r/1 & 2

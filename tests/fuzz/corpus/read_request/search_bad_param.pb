@@ -1,0 +1,3 @@
+
+books2
+scroll1m

@@ -1,0 +1,8 @@
+
+products'
+%
+query*
+
+term*
+
+skup-7

@@ -1,0 +1,2 @@
+
+ordersI{"query":{"terms":{"user":{"index":"users","id":"u1","path":"friends"}}}}
