@@ -37,22 +37,8 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using testing::ProcStatusKb;
 using testing::WaitFor;
-
-// A kilobyte value of /proc/<pid>/status ("VmRSS", "VmHWM"); -1 when it cannot be read.
-int64_t ProcStatusKb(pid_t pid, const std::string& key) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, key + ":")) continue;
-    rest = absl::StripAsciiWhitespace(rest);
-    absl::ConsumeSuffix(&rest, " kB");
-    int64_t kb = 0;
-    return absl::SimpleAtoi(rest, &kb) ? kb : -1;
-  }
-  return -1;
-}
 
 // status has code and a message holding every one of parts.
 ::testing::AssertionResult Is(const grpc::Status& status, grpc::StatusCode code,

@@ -79,4 +79,18 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
   return info;
 }
 
+int64_t ProcStatusKb(pid_t pid, const std::string& key) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, key + ":")) continue;
+    rest = absl::StripAsciiWhitespace(rest);
+    absl::ConsumeSuffix(&rest, " kB");
+    int64_t kb = 0;
+    return absl::SimpleAtoi(rest, &kb) ? kb : -1;
+  }
+  return -1;
+}
+
 }  // namespace esgw::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <sys/types.h>
 
 #include <memory>
 #include <string>
@@ -48,5 +49,8 @@ std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout = absl::
 // The google.rpc.ErrorInfo in a failed call's grpc-status-details-bin trailer; empty when the
 // call carried none.
 google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status);
+
+// A kilobyte value of /proc/<pid>/status ("VmRSS", "VmHWM"); -1 when it cannot be read.
+int64_t ProcStatusKb(pid_t pid, const std::string& key);
 
 }  // namespace esgw::testing
