@@ -286,7 +286,11 @@ TransportError Classify(CURLcode code, const CurlTransfer& t, long request_bytes
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_CRL_BADFILE:
-      return TransportError::kConnectFailed;
+      // Once the request has started (curl calls OnPrereq only on a connection that is up), a
+      // connect failure is curl's own reconnect after the reused connection it was sending on
+      // died: when bytes of the request had gone out, that first copy may have reached the node.
+      return t.request_started && request_bytes > 0 ? TransportError::kStaleConnection
+                                                    : TransportError::kConnectFailed;
     case CURLE_OPERATION_TIMEDOUT:
       return t.request_started ? TransportError::kTimeout : TransportError::kConnectFailed;
     case CURLE_SEND_ERROR:

@@ -1,5 +1,6 @@
 #include "pool/dispatcher.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/random/bit_gen_ref.h"
@@ -154,6 +155,9 @@ void Dispatcher::Try(std::shared_ptr<Attempt> attempt) {
 
   HttpRequest request = attempt->request;  // kept for a possible retry
   request.timeout = remaining;
+  if (attempt->idempotent && options_.retry.attempt_timeout > absl::ZeroDuration()) {
+    request.timeout = std::min(remaining, options_.retry.attempt_timeout);
+  }
   const int attempt_number = ++attempt->attempts;
   // No lock is held across Send: a transport may call back at once, on this thread.
   const Transport::TransferId id = options_.transport->Send(
@@ -205,7 +209,11 @@ void Dispatcher::OnResponse(std::shared_ptr<Attempt> attempt, HttpResponse respo
   }
   if (decision.retry) {
     options_.pool->CountRetry(node);
-    if (failure_class == FailureClass::kSoft) attempt->may_have_applied = true;
+    // A stale connection is most often one the node closed while idle, but a node that died
+    // after taking the request looks the same (a reset before any byte of an answer).
+    if (failure_class == FailureClass::kSoft || failure_class == FailureClass::kStale) {
+      attempt->may_have_applied = true;
+    }
     if (decision.same_node) {
       attempt->stale_retried = true;
       attempt->same_node = node;

@@ -53,10 +53,12 @@ class Dispatcher {
     // Why the request failed below HTTP, across all attempts; OK when an HTTP response came.
     absl::Status transport_status = absl::OkStatus();
     // True when an attempt before the last one ended in a way that may have applied the
-    // request (a soft failure: sent, but the answer was lost or was a gateway error). Hard
-    // failures, a first stale connection and backpressure apply nothing, so a write whose
-    // every earlier attempt was one of those, and whose last step applied nothing either,
-    // certainly was not applied.
+    // request: a soft failure (sent, but the answer was lost or was a gateway error) or a
+    // stale connection (a reused connection reset before any byte of an answer: usually the
+    // node had closed it while idle, but a node that died after taking the request looks the
+    // same). Hard failures and backpressure apply nothing, so a write whose every earlier
+    // attempt was one of those, and whose last step applied nothing either, certainly was not
+    // applied.
     bool earlier_attempt_may_have_applied = false;
   };
   using Done = absl::AnyInvocable<void(Result) &&>;

@@ -32,6 +32,12 @@ class RetryPlanner {
     int max_retries = 3;
     // Backoff between backpressure (429) retries, by backpressure retry number.
     BackoffPolicy::Options backpressure_backoff{absl::Milliseconds(100), absl::Seconds(5), 0.2};
+    // Each attempt of an idempotent request gets at most this long (never more than the time
+    // left); an attempt that runs out is a timeout of its node (soft) and is retried elsewhere
+    // while retries and the deadline allow. Zero gives every attempt all the time left. Not for
+    // writes that are not idempotent: they cannot be retried, so cutting an attempt short only
+    // turns a slow success into an unknown outcome.
+    absl::Duration attempt_timeout = absl::ZeroDuration();
   };
 
   // options: max_retries >= 0 and a valid backoff (BackoffPolicy::Validate).

@@ -98,8 +98,9 @@ BatchFailure ClassifyFailure(const Dispatcher::Result& result) {
         last_step_not_applied = true;
         break;
       case TransportError::kStaleConnection:
-        // Only the first stale connection is retried as "never read"; a second counts as soft.
-        last_step_not_applied = result.attempts == 1;
+        // A reused connection reset before any byte of an answer: usually closed by the node
+        // while idle, but a node that died after taking the request looks the same.
+        last_step_not_applied = false;
         break;
       default:
         last_step_not_applied = false;
@@ -353,7 +354,10 @@ void BulkRunner::OnBatchDone(uint64_t batch_id, Dispatcher::Result result) {
     call_.reset();
     std::vector<Entry> batch = std::move(batch_);
     batch_.clear();
-    for (Entry& entry : batch) entry.attempts += result.attempts;
+    for (Entry& entry : batch) {
+      entry.attempts += result.attempts;
+      if (result.earlier_attempt_may_have_applied) entry.may_have_applied = true;
+    }
 
     if (!answered_2xx) {
       const BatchFailure failure = ClassifyFailure(result);
@@ -499,7 +503,26 @@ void BulkRunner::OnRetryTimer(uint64_t token, bool fired) {
 }
 
 void BulkRunner::ReportLocked(Entry& entry, v1::BulkItemResult result,
-                              const absl::Status& request_failure) {
+                              absl::Status request_failure) {
+  const bool failed = result.status() < 200 || result.status() >= 300;
+  const bool rejected_for_load =
+      result.status() == 429 || result.error().type() == "es_rejected_execution_exception";
+  if (entry.may_have_applied && failed &&
+      (result.error().type() == kNotApplied || rejected_for_load)) {
+    // This send applied nothing, but an earlier one may have.
+    v1::BulkItemResult unknown = ErrorResult(
+        entry.op, result.status(), kOutcomeUnknown,
+        BoundedUtf8(absl::StrCat("outcome unknown, an earlier send of this operation may have "
+                                 "applied it; the last one was refused: ",
+                                 result.error().type(), ": ", result.error().reason()),
+                    kMaxItemReasonBytes));
+    unknown.mutable_error()->set_caused_by_type(result.error().type());
+    unknown.mutable_error()->set_caused_by_reason(result.error().reason());
+    if (!result.index().empty()) unknown.set_index(result.index());
+    if (!result.id().empty()) unknown.set_id(result.id());
+    result = std::move(unknown);
+    request_failure = absl::OkStatus();
+  }
   result.set_seq(entry.op.seq);
   result.set_attempts(entry.attempts);
   if (entry.attempts > 1) ++stats_.retried;

@@ -10,18 +10,22 @@
 // When a batch gets no usable _bulk response, each of its operations is final with an item error
 // of type "esgw_not_applied" (certainly not applied) or "esgw_outcome_unknown" (may have been
 // applied). The rule, from the Dispatcher::Result of the batch:
-//  - Earlier attempts. The Dispatcher retries after hard failures (nothing sent), a first stale
-//    connection (the node had closed it and never read the request) and backpressure (a
-//    whole-request rejection) - none of which applies anything - and, only for an idempotent
-//    batch, after soft failures, which may have applied it: then the batch is "outcome unknown"
-//    (Dispatcher::Result::earlier_attempt_may_have_applied).
+//  - Earlier attempts. The Dispatcher retries after hard failures (nothing sent) and
+//    backpressure (a whole-request rejection), which apply nothing; after a first stale
+//    connection, which may have (usually the node had closed it while idle, but a node that died
+//    after taking the request looks the same); and, only for an idempotent batch, after soft
+//    failures, which may have applied it. After either of the last two the batch is "outcome
+//    unknown" (Dispatcher::Result::earlier_attempt_may_have_applied).
 //  - The last step. An HTTP 4xx (429 included) or a 503 es_rejected_execution_exception means
 //    Elasticsearch rejected the request as a whole: not applied. Any other non-2xx answer, or a
 //    2xx whose body is not a _bulk response for exactly these items: unknown. A transport error:
-//    connect failure, or a stale connection on the only attempt, is not applied; a connection
-//    lost, a timeout, a cancelled exchange or a malformed response is unknown. A failure with no
-//    exchange in it (no node left, deadline passed or cancelled before sending, shutdown) sent
-//    nothing: not applied.
+//    a connect failure is not applied; a stale connection, a connection lost, a timeout, a
+//    cancelled exchange or a malformed response is unknown. A failure with no exchange in it (no
+//    node left, deadline passed or cancelled before sending, shutdown) sent nothing: not applied.
+//  - Earlier batches. An op is remembered as "may have been applied" once a batch that held it
+//    was sent in a way that may have applied it (above), even if that batch's final answer then
+//    rejected the op for load and it was resent. Any later "not applied" of such an op (its
+//    resend rejected again, no node left, cancelled, shutdown) is reported as unknown instead.
 #pragma once
 
 #include <cstddef>
@@ -114,6 +118,8 @@ class BulkRunner : public std::enable_shared_from_this<BulkRunner> {
     int attempts = 0;
     // The last rejection, while waiting to be resent.
     v1::BulkItemResult last;
+    // A batch that held this op was sent in a way that may have applied it (see the top).
+    bool may_have_applied = false;
   };
   enum class Phase { kIdle, kSending, kWaiting };
   struct Send {
@@ -142,8 +148,9 @@ class BulkRunner : public std::enable_shared_from_this<BulkRunner> {
   void ScheduleRetry(uint64_t token, absl::Duration delay);
   void OnRetryTimer(uint64_t token, bool fired);
   // Reports entry as final with result. request_failure: the op ended "not applied" for a
-  // request-level reason with this status; OK otherwise.
-  void ReportLocked(Entry& entry, v1::BulkItemResult result, const absl::Status& request_failure)
+  // request-level reason with this status; OK otherwise. A "not applied" result (or a rejection
+  // for load) of an op that may have been applied before becomes "outcome unknown".
+  void ReportLocked(Entry& entry, v1::BulkItemResult result, absl::Status request_failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotAppliedLocked(Entry& entry, const absl::Status& status, int http_status,
                         absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

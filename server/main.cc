@@ -76,6 +76,11 @@ ABSL_FLAG(absl::Duration, max_dead_timeout, absl::Seconds(60), "cap of --dead_ti
 ABSL_FLAG(int, soft_failure_threshold, 3,
           "soft failures in a row (reset, timeout, 502-504) that eject a node");
 ABSL_FLAG(int, max_retries, 3, "retries of one request at most, on top of the first attempt");
+ABSL_FLAG(absl::Duration, attempt_timeout, absl::ZeroDuration(),
+          "each attempt of an idempotent request (reads, bulks whose ops all carry ids) gets at "
+          "most this long; one that runs out counts against its node and is retried on another "
+          "while the deadline allows (a hung node then costs time, not the call); 0 gives each "
+          "attempt all the time left");
 ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(1),
           "timeout of the background probe (GET /) that brings a dead node back");
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(30),
@@ -476,6 +481,11 @@ int main(int argc, char** argv) {
   options.sniffer.use_hostname = absl::GetFlag(FLAGS_sniff_use_hostname);
   options.prober.timeout = absl::GetFlag(FLAGS_probe_timeout);
   options.retry.max_retries = absl::GetFlag(FLAGS_max_retries);
+  options.retry.attempt_timeout = absl::GetFlag(FLAGS_attempt_timeout);
+  if (options.retry.attempt_timeout < absl::ZeroDuration()) {
+    std::fprintf(stderr, "esgw-server: --attempt_timeout must not be negative (0 turns it off)\n");
+    return 2;
+  }
   options.tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert),
                  .key_file = absl::GetFlag(FLAGS_tls_key),
                  .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca),

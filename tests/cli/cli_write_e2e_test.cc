@@ -23,6 +23,7 @@
 #include "tests/cli/cli_runner.h"
 #include "tests/support/dev_cluster.h"
 #include "tests/support/esgw_process.h"
+#include "tests/support/gateway_calls.h"
 #include "tests/support/wait.h"
 
 namespace esgw {
@@ -134,16 +135,7 @@ class CliWriteE2eTest : public ::testing::Test {
 
   // id -> version of every document stored in index (empty when there is no such index).
   static std::map<std::string, int64_t> StoredDocs(const std::string& index) {
-    std::map<std::string, int64_t> docs;
-    const absl::StatusOr<std::string> body = cluster_->Docs(index);
-    if (!body.ok()) return docs;
-    const google::protobuf::Struct parsed = ParseStruct(*body);
-    for (const auto& doc : parsed.fields().at("docs").list_value().values()) {
-      const auto& fields = doc.struct_value().fields();
-      docs[fields.at("_id").string_value()] =
-          static_cast<int64_t>(fields.at("_version").number_value());
-    }
-    return docs;
+    return testing::StoredDocsOrFail(*cluster_, index);
   }
 
   // The dev cluster's count of bulk items it answered with 429 since it started.

@@ -23,10 +23,9 @@
 #include "absl/strings/strip.h"
 #include "esgw/v1/admin.grpc.pb.h"
 #include "esgw/v1/gateway.grpc.pb.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "tests/support/dev_cluster.h"
 #include "tests/support/esgw_process.h"
+#include "tests/support/gateway_calls.h"
 #include "tests/support/wait.h"
 
 namespace esgw {
@@ -133,17 +132,7 @@ class BadInputE2eTest : public ::testing::Test {
 
   // id -> version of the documents the dev cluster stores in index (empty when none).
   static std::map<std::string, int64_t> StoredDocs(const std::string& index) {
-    std::map<std::string, int64_t> docs;
-    const absl::StatusOr<std::string> body = cluster_->Docs(index);
-    if (!body.ok()) return docs;
-    google::protobuf::Struct parsed;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(*body, &parsed).ok()) << *body;
-    for (const auto& doc : parsed.fields().at("docs").list_value().values()) {
-      const auto& fields = doc.struct_value().fields();
-      docs[fields.at("_id").string_value()] =
-          static_cast<int64_t>(fields.at("_version").number_value());
-    }
-    return docs;
+    return testing::StoredDocsOrFail(*cluster_, index);
   }
 
   // Malforms every node's answers to paths containing path.

@@ -303,6 +303,33 @@ TEST_F(CurlTransportTest, CurlResendsARequestWhoseReusedConnectionDiesBeforeAnyR
   EXPECT_EQ(transport_->GetConnectionStats(dev->node_addresses()[0]).resent_by_curl, 1);
 }
 
+TEST_F(CurlTransportTest, AReusedConnectionThatDiesAfterTheRequestIsNeverANothingSentFailure) {
+  // The node takes a large _bulk on a reused connection and dies while applying it: curl resends
+  // on a fresh connection by itself, which is refused. The first copy may have been applied (the
+  // dev cluster finishes it), so this is not a connect failure ("nothing was sent").
+  REQUIRE_DEV_CLUSTER();
+  ASSERT_EQ(SendAndWait(0, Get("/")).status, 200);
+  ASSERT_EQ(SendAndWait(0, Get("/")).status, 200);  // each loop thread now holds a connection
+  const int64_t before = Stat(dev, "requests.bulk");
+  HttpRequest bulk;
+  bulk.method = HttpMethod::kPost;
+  bulk.path = "/_bulk";
+  bulk.body = BulkBody(ScratchIndex("dies-applying"), 60000);
+  bulk.content_type = "application/x-ndjson";
+  bulk.timeout = absl::Seconds(20);
+  std::promise<HttpResponse> promise;
+  auto future = promise.get_future();
+  transport_->Send(Node(0), std::move(bulk),
+                   [&promise](HttpResponse response) { promise.set_value(std::move(response)); });
+  ASSERT_TRUE(WaitFor([&] { return Stat(dev, "requests.bulk") > before; }, absl::Seconds(10),
+                      "the node takes the request"));
+  ASSERT_THAT(dev->Kill(0), IsOk());
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const HttpResponse response = future.get();
+  EXPECT_NE(response.error, TransportError::kConnectFailed) << response.error_message;
+  EXPECT_NE(response.error, TransportError::kNone);
+}
+
 TEST_F(CurlTransportTest, ErrorMessagesNeverCarryTheCredentials) {
   REQUIRE_DEV_CLUSTER();
   const EsCredentials credentials{.username = "elastic", .password = "s3cret-pa55"};

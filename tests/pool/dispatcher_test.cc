@@ -306,6 +306,65 @@ TEST_F(DispatcherTest, PerAttemptTimeoutIsWhatIsLeftOfTheDeadline) {
       << "never the same node twice while another is usable";
 }
 
+TEST_F(DispatcherTest, AttemptTimeoutCutsIdempotentAttemptsShortAndRetriesElsewhere) {
+  auto dispatcher = Dispatcher::Create({.pool = pool_.get(),
+                                        .transport = &transport_,
+                                        .timers = &timers_,
+                                        .clock = &clock_,
+                                        .retry = {.attempt_timeout = absl::Seconds(1)},
+                                        .random_seed = 7,
+                                        .on_node_failure = [this] { ++node_failures_; }});
+  ASSERT_THAT(dispatcher, IsOk());
+  dispatcher_ = *std::move(dispatcher);
+  // Two hung nodes: the transport gives up on an exchange when its timeout has passed.
+  transport_.SetResponder([this](const Endpoint& node, const HttpRequest& request) {
+    if (node.port == 9202) return FakeTransport::Ok(R"({"took":1})");
+    clock_.Advance(request.timeout);
+    return FakeTransport::Failed(TransportError::kTimeout);
+  });
+  const Dispatcher::Result result = Run(/*idempotent=*/true, absl::Seconds(10));
+  EXPECT_THAT(Dispatcher::ResultStatus(result), IsOk());
+  EXPECT_EQ(result.served_by, "127.0.0.1:9202");
+  for (const auto& exchange : transport_.exchanges()) {
+    EXPECT_EQ(exchange.request.timeout, absl::Seconds(1)) << exchange.node.HostPort();
+  }
+  EXPECT_TRUE(result.earlier_attempt_may_have_applied) << "a timed-out attempt may have applied";
+  EXPECT_EQ(node_failures_, result.attempts - 1) << "each cut attempt counts against its node";
+
+  // Not idempotent: the attempt keeps all the time left, and a timeout is final.
+  result_.reset();
+  transport_.SetResponder([this](const Endpoint&, const HttpRequest& request) {
+    clock_.Advance(request.timeout);
+    return FakeTransport::Failed(TransportError::kTimeout);
+  });
+  const size_t before = transport_.exchanges().size();
+  const Dispatcher::Result write = Run(/*idempotent=*/false, absl::Seconds(10));
+  ASSERT_EQ(transport_.exchanges().size(), before + 1);
+  EXPECT_EQ(transport_.exchanges().back().request.timeout, absl::Seconds(10));
+  EXPECT_THAT(Dispatcher::ResultStatus(write), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(DispatcherTest, AttemptTimeoutNeverOutlastsTheDeadline) {
+  auto dispatcher = Dispatcher::Create({.pool = pool_.get(),
+                                        .transport = &transport_,
+                                        .timers = &timers_,
+                                        .clock = &clock_,
+                                        .retry = {.attempt_timeout = absl::Seconds(4)},
+                                        .random_seed = 7});
+  ASSERT_THAT(dispatcher, IsOk());
+  dispatcher_ = *std::move(dispatcher);
+  transport_.SetResponder([this](const Endpoint&, const HttpRequest& request) {
+    clock_.Advance(request.timeout);
+    return FakeTransport::Failed(TransportError::kTimeout);
+  });
+  const Dispatcher::Result result = Run(/*idempotent=*/true, absl::Seconds(6));
+  const auto exchanges = transport_.exchanges();
+  ASSERT_EQ(exchanges.size(), 2u);
+  EXPECT_EQ(exchanges[0].request.timeout, absl::Seconds(4));
+  EXPECT_EQ(exchanges[1].request.timeout, absl::Seconds(2)) << "what is left of the deadline";
+  EXPECT_THAT(Dispatcher::ResultStatus(result), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 TEST_F(DispatcherTest, CancelAbortsTheRunningExchange) {
   auto call = Start();
   ASSERT_FALSE(result_.has_value());

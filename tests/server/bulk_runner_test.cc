@@ -327,6 +327,56 @@ TEST_F(BulkRunnerTest, SoftFailureThenRefusalsIsOutcomeUnknownForAnIdempotentBat
   EXPECT_THAT(runner->request_failure(), IsOk());
 }
 
+TEST_F(BulkRunnerTest, AnOpAnEarlierSendMayHaveAppliedIsNeverReportedNotApplied) {
+  // The first send is lost after it went out (it may have applied every op); the resend
+  // elsewhere answers, rejecting op 2 for load. However op 2's own resends end - rejected until
+  // the deadline, or refused by every node - the first send may have stored it: unknown.
+  for (const bool refused : {false, true}) {
+    SCOPED_TRACE(refused ? "resends refused" : "resends rejected for load");
+    results_.clear();
+    done_ = 0;
+    exchanges_ = 0;
+    transport_.SetResponder([this, refused](const Endpoint&, const HttpRequest& request) {
+      const int exchange = exchanges_++;
+      if (exchange == 0) return FakeTransport::Failed(TransportError::kConnectionLost);
+      if (exchange >= 2 && refused) return FakeTransport::Failed(TransportError::kConnectFailed);
+      return FakeTransport::Ok(BulkBody(Actions(request.body), [](const Action& action) {
+        return action.id == "2" ? 429 : 201;
+      }));
+    });
+    BulkRunner::Options options = Options();
+    options.deadline = clock_.Now() + absl::Seconds(2);
+    auto runner = Run(IndexOps(3, true), options);
+    RunTimersUntilDone(absl::Milliseconds(10));
+    ASSERT_EQ(done_, 1);
+    EXPECT_EQ(results_[0].status(), 201);
+    EXPECT_EQ(results_[2].status(), 201);
+    const v1::BulkItemResult& op2 = results_[1];
+    EXPECT_EQ(op2.error().type(), "esgw_outcome_unknown") << op2.DebugString();
+    EXPECT_THAT(op2.error().reason(), HasSubstr("an earlier send"));
+    EXPECT_EQ(op2.error().caused_by_type(),
+              refused ? "esgw_not_applied" : "es_rejected_execution_exception");
+    EXPECT_EQ(op2.id(), "2");
+    EXPECT_THAT(runner->request_failure(), IsOk()) << "not a failure of the whole request";
+  }
+}
+
+TEST_F(BulkRunnerTest, AStaleConnectionThenRefusalsIsOutcomeUnknown) {
+  // A reused connection reset before any answer: usually closed by the node while idle, but a
+  // node that died after taking the request looks the same, so the refusals after it do not
+  // prove that nothing was applied.
+  transport_.SetResponder([this](const Endpoint&, const HttpRequest&) {
+    return FakeTransport::Failed(exchanges_++ == 0 ? TransportError::kStaleConnection
+                                                   : TransportError::kConnectFailed);
+  });
+  auto runner = Run(IndexOps(2, false));
+  ASSERT_EQ(done_, 1);
+  for (const auto& [position, result] : results_) {
+    EXPECT_EQ(result.error().type(), "esgw_outcome_unknown") << position;
+  }
+  EXPECT_THAT(runner->request_failure(), IsOk());
+}
+
 TEST_F(BulkRunnerTest, TimeoutAfterSendingIsOutcomeUnknownForANonIdempotentBatch) {
   transport_.SetResponder([this](const Endpoint&, const HttpRequest& request) {
     clock_.Advance(request.timeout);

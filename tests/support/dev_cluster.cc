@@ -171,8 +171,9 @@ absl::Status DevCluster::Control(const std::string& method, const std::string& p
 absl::StatusOr<std::string> DevCluster::ControlGet(const std::string& path) {
   ESGW_ASSIGN_OR_RETURN(auto response, HttpRequestOnce(control_address_, "GET", path));
   if (response.status != 200) {
-    return absl::InternalError(
-        absl::StrCat("GET ", path, " -> ", response.status, ": ", response.body));
+    std::string message = absl::StrCat("GET ", path, " -> ", response.status, ": ", response.body);
+    return response.status == 404 ? absl::NotFoundError(std::move(message))
+                                  : absl::InternalError(std::move(message));
   }
   return response.body;
 }

@@ -82,7 +82,8 @@ class DevCluster {
   // "requests.bulk" for one endpoint's requests) summed over the nodes, or for one node when
   // node >= 0.
   absl::StatusOr<int64_t> NodeStat(const std::string& field, int node = -1);
-  absl::StatusOr<std::string> Docs(const std::string& index);  // raw JSON of GET /docs/{index}
+  // Raw JSON of GET /docs/{index}; kNotFound when the index does not exist.
+  absl::StatusOr<std::string> Docs(const std::string& index);
 
   // One request straight to node `node` on a fresh connection: {status, body}. Errors:
   // kUnavailable (refused, closed), kAborted (reset), kDeadlineExceeded (10 s).
