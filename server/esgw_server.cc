@@ -211,6 +211,7 @@ absl::StatusOr<std::unique_ptr<EsgwServer>> EsgwServer::Start(Options options) {
                                                       .pool = self->pool_.get(),
                                                       .transport = self->transport_.get(),
                                                       .health = self->health_.get(),
+                                                      .ingest = &self->gateway_->ingest_streams(),
                                                       .version = ESGW_VERSION});
                               },
                               [self, gateway_name, admin_name](bool live) {

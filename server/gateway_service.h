@@ -62,6 +62,7 @@ class GatewayService final : public esgw::v1::Gateway::CallbackService {
   // Shutdown: every Ingest stream reads no more and ends once what it read is reported
   // (server/ingest_call.h); streams started later are drained at once.
   void DrainIngestStreams() { ingest_streams_.DrainAll(); }
+  const IngestStreams& ingest_streams() const { return ingest_streams_; }
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const esgw::v1::SearchRequest* request,

@@ -136,7 +136,7 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
       absl::MutexLock lock(&mu_);
       writing_ = false;
       last_activity_at_ = options_.clock->Now();
-      buffered_bytes_ -= std::min(buffered_bytes_, writing_bytes_);
+      ReleaseLocked(writing_bytes_);
       writing_bytes_ = 0;
       // A failed write means the client is gone; OnCancel follows.
       if (!ok) cancelled_ = true;
@@ -159,7 +159,14 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
   }
 
   void OnDone() override {
-    if (options_.streams != nullptr) options_.streams->Remove(this);
+    if (options_.streams != nullptr) {
+      // A cancelled stream drops what it held without writing results.
+      {
+        absl::MutexLock lock(&mu_);
+        ReleaseLocked(buffered_bytes_);
+      }
+      options_.streams->Remove(this);
+    }
     if (idle_guard_ != nullptr) {
       {
         absl::MutexLock lock(&idle_guard_->mu);
@@ -299,13 +306,16 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     {
       absl::MutexLock lock(&mu_);
       buffered_bytes_ += added_bytes;
+      if (options_.streams != nullptr) {
+        options_.streams->AddBufferedBytes(static_cast<int64_t>(added_bytes));
+      }
     }
     const absl::Status added = batcher->Add(std::move(valid));
 
     absl::MutexLock lock(&mu_);
     if (!added.ok()) {
       // Refused whole: none of its ops is in the batcher.
-      buffered_bytes_ -= std::min(buffered_bytes_, added_bytes);
+      ReleaseLocked(added_bytes);
       StreamErrorLocked(added.code() == absl::StatusCode::kInvalidArgument
                             ? added
                             : absl::CancelledError("the stream was cancelled"));
@@ -317,6 +327,7 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     if (!error_.ok() || cancelled_) return false;
     if (buffered_bytes_ >= options_.ingest.max_buffer_bytes) {
       read_paused_ = true;
+      if (options_.streams != nullptr) options_.streams->CountReadPause();
       return false;
     }
     reading_ = true;
@@ -365,6 +376,14 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
     } else {
       closing_ = true;
     }
+  }
+
+  // The results of ops holding `bytes` are written (or will never be).
+  void ReleaseLocked(size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bytes = std::min(buffered_bytes_, bytes);
+    buffered_bytes_ -= bytes;
+    if (options_.streams != nullptr)
+      options_.streams->AddBufferedBytes(-static_cast<int64_t>(bytes));
   }
 
   bool ResumeReadingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -535,6 +554,13 @@ void IngestStreams::Add(Stream* stream) {
 void IngestStreams::Remove(Stream* stream) {
   absl::MutexLock lock(&mu_);
   streams_.erase(stream);
+}
+
+IngestStreams::Totals IngestStreams::totals() const {
+  Totals totals{.buffered_bytes = buffered_bytes_.load(), .read_pauses = read_pauses_.load()};
+  absl::MutexLock lock(&mu_);
+  totals.streams = static_cast<int64_t>(streams_.size());
+  return totals;
 }
 
 void IngestStreams::DrainAll() {

@@ -25,6 +25,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
@@ -42,7 +43,8 @@
 
 namespace esgw {
 
-// The Ingest streams running, so that shutdown can drain them. Thread-safe.
+// The Ingest streams running, so that shutdown can drain them, and their totals for /metrics.
+// Thread-safe.
 class IngestStreams {
  public:
   class Stream {
@@ -59,8 +61,22 @@ class IngestStreams {
   void Remove(Stream* stream);
   void DrainAll();
 
+  // What the streams report of themselves: bytes of ops they hold (read, result not yet written;
+  // delta may be negative) and each time one stops reading because its buffer is full.
+  void AddBufferedBytes(int64_t delta) { buffered_bytes_.fetch_add(delta); }
+  void CountReadPause() { read_pauses_.fetch_add(1); }
+
+  struct Totals {
+    int64_t streams = 0;
+    int64_t buffered_bytes = 0;
+    uint64_t read_pauses = 0;
+  };
+  Totals totals() const;
+
  private:
-  absl::Mutex mu_;
+  std::atomic<int64_t> buffered_bytes_{0};
+  std::atomic<uint64_t> read_pauses_{0};
+  mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<Stream*> streams_ ABSL_GUARDED_BY(mu_);
 };

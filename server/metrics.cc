@@ -21,6 +21,7 @@
 #include "pool/failure_class.h"
 #include "pool/node_pool.h"
 #include "server/health_service.h"
+#include "server/ingest_call.h"
 
 namespace esgw {
 
@@ -397,6 +398,19 @@ std::string RenderMetrics(const MetricsSources& sources) {
   }
   if (sources.grpc != nullptr) sources.grpc->Write(w);
   if (sources.pool != nullptr) WritePool(w, *sources.pool, sources.transport);
+  if (sources.ingest != nullptr) {
+    const IngestStreams::Totals ingest = sources.ingest->totals();
+    w.Family("esgw_ingest_streams", "gauge", "Ingest streams open.");
+    w.Sample("esgw_ingest_streams", {}, static_cast<double>(ingest.streams));
+    w.Family("esgw_ingest_buffered_bytes", "gauge",
+             "Bytes of ops the Ingest streams hold: read from a client, result not yet written "
+             "back (at most ingest_max_buffer_bytes per stream, and one message).");
+    w.Sample("esgw_ingest_buffered_bytes", {}, static_cast<double>(ingest.buffered_bytes));
+    w.Family("esgw_ingest_read_pauses_total", "counter",
+             "Times an Ingest stream stopped reading because its buffer was full, holding its "
+             "client back (Elasticsearch, or the client reading its results, is the slow side).");
+    w.Sample("esgw_ingest_read_pauses_total", {}, static_cast<double>(ingest.read_pauses));
+  }
   WriteProcess(w);
   return out;
 }

@@ -22,6 +22,7 @@ namespace esgw {
 
 class CurlTransport;
 class HealthService;
+class IngestStreams;
 class NodePool;
 
 // Appends metric families in the text format: HELP and TYPE once per family, then samples.
@@ -87,6 +88,7 @@ struct MetricsSources {
   const NodePool* pool = nullptr;
   const CurlTransport* transport = nullptr;
   const HealthService* health = nullptr;
+  const IngestStreams* ingest = nullptr;
   std::string version = "";
 };
 std::string RenderMetrics(const MetricsSources& sources);

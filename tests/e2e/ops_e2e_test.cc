@@ -72,19 +72,7 @@ class OpsE2eTest : public ::testing::Test {
     return response.ok() ? response->status : -1;
   }
 
-  absl::StatusOr<testing::PromExposition> Scrape() {
-    auto response = devcluster::HttpRequestOnce(absl::StrCat("127.0.0.1:", server_->metrics_port()),
-                                                "GET", "/metrics");
-    if (!response.ok()) return response.status();
-    if (response->status != 200) {
-      return absl::InternalError(absl::StrCat("GET /metrics: HTTP ", response->status));
-    }
-    const std::string* type = response->Header("Content-Type");
-    if (type == nullptr || !absl::StartsWith(*type, "text/plain; version=0.0.4")) {
-      return absl::InternalError("GET /metrics: not the Prometheus text content type");
-    }
-    return testing::ParsePrometheusText(response->body);
-  }
+  absl::StatusOr<testing::PromExposition> Scrape() { return server_->ScrapeMetrics(); }
 
   std::unique_ptr<testing::DevCluster> cluster_;
   std::unique_ptr<testing::EsgwProcess> server_;
@@ -316,6 +304,12 @@ TEST_F(OpsE2eTest, MetricsParseAndCountWhatWasSent) {
   EXPECT_EQ(static_cast<double>(observed),
             after->Sum("esgw_node_request_duration_seconds_count", {}));
   EXPECT_EQ(after->Sum("esgw_serving", {}), 1);
+  // No Ingest stream here: the Ingest gauges are listed, at zero.
+  EXPECT_EQ(after->types.at("esgw_ingest_buffered_bytes"), "gauge");
+  EXPECT_EQ(after->Count("esgw_ingest_streams", {}), 1);
+  EXPECT_EQ(after->Sum("esgw_ingest_streams", {}), 0);
+  EXPECT_EQ(after->Sum("esgw_ingest_buffered_bytes", {}), 0);
+  EXPECT_EQ(after->types.at("esgw_ingest_read_pauses_total"), "counter");
   EXPECT_GT(after->Sum("process_resident_memory_bytes", {}), 1 << 20);
   EXPECT_GT(after->Sum("process_open_fds", {}), 3);
   EXPECT_GT(after->Sum("process_max_fds", {}), after->Sum("process_open_fds", {}));

@@ -19,6 +19,7 @@
 #include "tests/support/dev_cluster.h"
 #include "tests/support/esgw_process.h"
 #include "tests/support/gateway_calls.h"
+#include "tests/support/wait.h"
 
 namespace esgw {
 namespace {
@@ -39,7 +40,8 @@ class WriteE2eTest : public ::testing::Test {
         cluster_->SeedsFlag(),
         {"--bulk_max_ops=50", "--bulk_retry_initial=10ms", "--bulk_retry_max=100ms",
          // A small Ingest buffer, so that the flow-control case needs only a few megabytes.
-         "--bulk_max_bytes=262144", "--ingest_max_buffer_bytes=1048576"});
+         "--bulk_max_bytes=262144", "--ingest_max_buffer_bytes=1048576",
+         "--metrics_listen=127.0.0.1:0"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
   }
@@ -338,9 +340,12 @@ TEST_F(WriteE2eTest, IngestAcknowledgesEverySeqOnceAndStoresEveryDocOnce) {
 TEST_F(WriteE2eTest, IngestStopsReadingWhenItsBufferIsFullAndLosesNothing) {
   // Every node holds its requests: batches cannot finish, the stream's buffer
   // (--ingest_max_buffer_bytes=1MiB) fills, esgw stops reading and gRPC flow control blocks
-  // the client's writes. Without that bound the writer would send all 24 MiB at once.
+  // the client's writes. Without that bound the writer would send all 48 MiB at once. What the
+  // client gets to write is esgw's 1 MiB plus what HTTP/2 windows and socket buffers take in
+  // (about 13 MiB seen, as gRPC grows its window to the bandwidth-delay product), so the bound
+  // itself is read from esgw's own gauge.
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Hang(i).ok());
-  constexpr int kOps = 6144;
+  constexpr int kOps = 12288;
   const std::vector<esgw::v1::IngestRequest> messages =
       IngestMessages("write-e2e-flow", kOps, 16, 4000);  // 64 KB messages
   const size_t message_bytes = messages[1].ByteSizeLong();
@@ -367,8 +372,16 @@ TEST_F(WriteE2eTest, IngestStopsReadingWhenItsBufferIsFullAndLosesNothing) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   const size_t bytes_in = static_cast<size_t>(written.load()) * message_bytes;
-  EXPECT_LT(written.load(), static_cast<int>(messages.size())) << "the writer was never held";
-  EXPECT_LT(bytes_in, 12u << 20) << "the server took " << bytes_in << " bytes while stuck";
+  EXPECT_LT(written.load(), static_cast<int>(messages.size()))
+      << "the writer was never held (" << bytes_in << " bytes written)";
+  absl::StatusOr<testing::PromExposition> held = server_->ScrapeMetrics();
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->Sum("esgw_ingest_streams"), 1);
+  EXPECT_GE(held->Sum("esgw_ingest_read_pauses_total"), 1) << "the stream stopped reading";
+  const double buffered = held->Sum("esgw_ingest_buffered_bytes");
+  EXPECT_GE(buffered, 1 << 20) << "the buffer filled";
+  // Ops are counted as encoded: a little more than their protobuf bytes.
+  EXPECT_LE(buffered, (1 << 20) + 2 * message_bytes) << "at most the bound and one message";
 
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->Heal(i).ok());
   IngestOutcome outcome;
@@ -380,6 +393,13 @@ TEST_F(WriteE2eTest, IngestStopsReadingWhenItsBufferIsFullAndLosesNothing) {
   EXPECT_EQ(written.load(), static_cast<int>(messages.size()));
   ExpectAllStoredOnce(outcome, "write-e2e-flow", kOps);
   EXPECT_EQ(outcome.summary.ops(), kOps);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        absl::StatusOr<testing::PromExposition> after = server_->ScrapeMetrics();
+        return after.ok() && after->Sum("esgw_ingest_streams") == 0 &&
+               after->Sum("esgw_ingest_buffered_bytes") == 0;
+      },
+      absl::Seconds(5), "the stream's bytes released when it ends"));
 }
 
 TEST_F(WriteE2eTest, IngestReportsAnInvalidOpInItsResultAndGoesOn) {

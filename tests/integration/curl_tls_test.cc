@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "pool/curl_transport.h"
+#include "tests/support/awaited_response.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
@@ -125,15 +125,10 @@ class CurlTlsTest : public ::testing::Test {
 
   // GET / and wait (bounded) for the response.
   static HttpResponse Get(CurlTransport& transport, const Endpoint& node) {
-    std::promise<HttpResponse> promise;
-    auto future = promise.get_future();
     HttpRequest request;
     request.path = "/";
     request.timeout = absl::Seconds(5);
-    transport.Send(node, std::move(request),
-                   [&promise](HttpResponse response) { promise.set_value(std::move(response)); });
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-    return future.get();
+    return testing::SendAndWait(transport, node, std::move(request));
   }
 
  private:

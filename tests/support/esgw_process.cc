@@ -5,10 +5,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/rpc/status.pb.h"
+#include "tests/devcluster/blocking_http_client.h"
 #include "tests/support/wait.h"
 
 namespace esgw::testing {
@@ -60,6 +62,21 @@ absl::StatusOr<std::unique_ptr<EsgwProcess>> EsgwProcess::Start(
   server->metrics_port_ = metrics_port;
   server->channel_ = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
   return server;
+}
+
+absl::StatusOr<PromExposition> EsgwProcess::ScrapeMetrics() const {
+  if (metrics_port_ == 0) return absl::FailedPreconditionError("started without --metrics_listen");
+  auto response =
+      devcluster::HttpRequestOnce(absl::StrCat("127.0.0.1:", metrics_port_), "GET", "/metrics");
+  if (!response.ok()) return response.status();
+  if (response->status != 200) {
+    return absl::InternalError(absl::StrCat("GET /metrics: HTTP ", response->status));
+  }
+  const std::string* type = response->Header("Content-Type");
+  if (type == nullptr || !absl::StartsWith(*type, "text/plain; version=0.0.4")) {
+    return absl::InternalError("GET /metrics: not the Prometheus text content type");
+  }
+  return ParsePrometheusText(response->body);
 }
 
 std::unique_ptr<grpc::ClientContext> CallContext(absl::Duration timeout) {

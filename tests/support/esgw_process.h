@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 #include "tests/support/dev_cluster.h"
+#include "tests/support/prom_text.h"
 #include "tests/support/subprocess.h"
 
 namespace esgw::testing {
@@ -31,6 +32,8 @@ class EsgwProcess {
   int port() const { return port_; }
   // The /metrics port, when the server was started with --metrics_listen; else 0.
   int metrics_port() const { return metrics_port_; }
+  // GET /metrics, checked for the Prometheus text content type and parsed strictly.
+  absl::StatusOr<PromExposition> ScrapeMetrics() const;
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   Subprocess& process() { return *process_; }
