@@ -4,7 +4,9 @@
 #include <iterator>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "pool/error_info.h"
 #include "pool/status_macros.h"
 
@@ -155,23 +157,30 @@ std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) 
     const bool due =
         closed_ || full || now >= pending_.front().arrived + options_.ingest.flush_interval;
     if (!due) break;
-    // Take ops in order while they fit, passing over those whose document is busy (and every
-    // later op on the same document, to keep their order).
+    // Take ops in order while they fit, passing over those whose document is busy in another
+    // batch (and every later op on the same document, to keep their order). Documents are known
+    // by the hash of their key: two documents whose keys collide only make one wait for the
+    // other's batch, which costs time and never order.
     Cut cut;
+    const uint64_t cut_id = next_batch_id_ + 1;
     size_t bytes = 0;
-    absl::flat_hash_set<std::string> taken_keys;
-    absl::flat_hash_set<std::string> passed_keys;
+    absl::flat_hash_set<size_t> passed_keys;
     std::deque<Pending> rest;
     while (!pending_.empty()) {
       Pending& next = pending_.front();
-      const std::string& key = next.op.document_key;
-      const bool waits = !key.empty() && (busy_keys_.contains(key) || passed_keys.contains(key));
+      const bool keyed = !next.op.document_key.empty();
+      const size_t key = keyed ? absl::Hash<absl::string_view>{}(next.op.document_key) : 0;
+      bool waits = false;
+      if (keyed) {
+        const auto busy = busy_keys_.find(key);
+        waits = (busy != busy_keys_.end() && busy->second != cut_id) || passed_keys.contains(key);
+      }
       if (!waits && !FitsInBatch(bytes, cut.ops.size(), next.op.ndjson.size(), limits)) break;
       if (waits) {
         passed_keys.insert(key);
         rest.push_back(std::move(next));
       } else {
-        if (!key.empty()) taken_keys.insert(key);
+        if (keyed) busy_keys_.try_emplace(key, cut_id);
         bytes += next.op.ndjson.size();
         cut.ops.push_back(std::move(next.op));
       }
@@ -180,15 +189,13 @@ std::vector<IngestBatcher::Cut> IngestBatcher::CutBatchesLocked(absl::Time now) 
     // What was passed over goes back in front of what was not looked at, in order.
     pending_.insert(pending_.begin(), std::make_move_iterator(rest.begin()),
                     std::make_move_iterator(rest.end()));
-    if (cut.ops.empty()) break;  // everything waits on a busy document
+    if (cut.ops.empty()) break;  // everything waits on a busy document (none was marked busy)
     pending_bytes_ -= bytes;
-    cut.id = ++next_batch_id_;
+    cut.id = ++next_batch_id_;  // == cut_id
     cut.deadline = std::min(options_.deadline, now + options_.ingest.batch_timeout);
     ++stats_.batches;
     Running& running = running_.emplace_back();
     running.id = cut.id;
-    running.keys.assign(taken_keys.begin(), taken_keys.end());
-    busy_keys_.insert(taken_keys.begin(), taken_keys.end());
     cuts.push_back(std::move(cut));
   }
   dirty_ = false;
@@ -284,7 +291,8 @@ void IngestBatcher::OnBatchDone(uint64_t id) {
     auto it = std::find_if(running_.begin(), running_.end(),
                            [id](const Running& running) { return running.id == id; });
     if (it != running_.end()) {
-      for (const std::string& key : it->keys) busy_keys_.erase(key);
+      // One pass over at most max_concurrent_batches batches' keys.
+      absl::erase_if(busy_keys_, [id](const auto& busy) { return busy.second == id; });
       if (it->runner != nullptr) {
         const BulkRunner::Stats batch = it->runner->stats();
         stats_.retried += batch.retried;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -106,10 +107,9 @@ class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {
     EncodedOp op;
     absl::Time arrived;
   };
-  // A batch in flight; its document keys are busy until it is done.
+  // A batch in flight; its documents are busy (busy_keys_) until it is done.
   struct Running {
     uint64_t id = 0;
-    std::vector<std::string> keys;
     std::shared_ptr<BulkRunner> runner;
   };
   struct Cut {
@@ -145,8 +145,8 @@ class IngestBatcher : public std::enable_shared_from_this<IngestBatcher> {
   // Batches cut and not done; runner is null while it is being started.
   std::vector<Running> running_ ABSL_GUARDED_BY(mu_);
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 0;
-  // Documents with an op in a running batch.
-  absl::flat_hash_set<std::string> busy_keys_ ABSL_GUARDED_BY(mu_);
+  // Documents with an op in a running batch: the hash of the document key, and the batch.
+  absl::flat_hash_map<size_t, uint64_t> busy_keys_ ABSL_GUARDED_BY(mu_);
   // Seqs of ops added and not yet reported.
   absl::flat_hash_set<uint64_t> open_seqs_ ABSL_GUARDED_BY(mu_);
   // on_result calls under way (on_done waits for them).

@@ -6,6 +6,8 @@
 
 #include <functional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "pool/error_info.h"
 #include "tests/support/status_matchers.h"
 
@@ -101,6 +103,33 @@ TEST(EncodeBulkOpTest, LineBreaksInTheSourceBecomeSpaces) {
   // Raw CR/LF can only be whitespace in valid JSON; the escaped \n inside the string stays.
   EXPECT_EQ(Encode(Op(v1::OP_TYPE_INDEX, "p", "1", "{\r\n  \"a\": \"x\\ny\"\n}\n")),
             "{\"index\":{\"_index\":\"p\",\"_id\":\"1\"}}\n{    \"a\": \"x\\ny\" } \n");
+}
+
+TEST(EncodeBulkOpTest, ARawLineBreakInsideAStringIsInvalidNotMadeASpace) {
+  // The source is checked before line breaks become spaces: "x<LF>y" is not a JSON string.
+  EXPECT_THAT(EncodeBulkOp(Op(v1::OP_TYPE_INDEX, "p", "1", "{\"a\":\"x\ny\"}"), {}, "ops[4]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("ops[4].source_json"), HasSubstr("valid JSON"))));
+}
+
+TEST(EncodeBulkOpTest, ASourceIsCheckedInPlaceWhateverTheActionLineGrewTo) {
+  // 300 control characters escape to 1,800 bytes, far past what was reserved for the action
+  // line, so the line grows while it is built; the source is then checked where it lies in the
+  // line. (That it keeps simdjson's padding after it is not visible here: the parser library is
+  // not instrumented, so ASan cannot see its reads.)
+  // Every size up to 4 KiB, so that some land where the line's growth leaves no room after it.
+  for (size_t source_bytes = 8; source_bytes <= 4096; ++source_bytes) {
+    const std::string source = absl::StrCat("{\"p\":\"", std::string(source_bytes - 8, 'x'), "\"}");
+    const v1::BulkOp op = Op(v1::OP_TYPE_INDEX, "p", std::string(300, '\x01'), source);
+    absl::StatusOr<EncodedOp> encoded = EncodeBulkOp(op, {}, "ops[0]");
+    ASSERT_THAT(encoded, IsOk()) << source_bytes;
+    EXPECT_TRUE(absl::EndsWith(encoded->ndjson, absl::StrCat("}}\n", source, "\n")));
+    // Cut short by its closing brace, the same source is refused: only its own bytes count.
+    const v1::BulkOp cut =
+        Op(v1::OP_TYPE_INDEX, "p", std::string(300, '\x01'), source.substr(0, source.size() - 1));
+    EXPECT_THAT(EncodeBulkOp(cut, {}, "ops[0]"), StatusIs(absl::StatusCode::kInvalidArgument))
+        << source_bytes;
+  }
 }
 
 TEST(EncodeBulkOpTest, EveryRuleIsReportedNamingTheField) {
