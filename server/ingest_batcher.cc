@@ -59,11 +59,12 @@ absl::Status IngestBatcher::Add(std::vector<EncodedOp> ops) {
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return absl::FailedPreconditionError("the ingest stream is closed");
-    absl::flat_hash_set<uint64_t> seqs;
-    seqs.reserve(ops.size());
+    // Each seq goes in once; on a repeat (of an open op, or earlier in this message) the ones
+    // this message put in come out again, and the message is refused whole.
     for (size_t i = 0; i < ops.size(); ++i) {
       const uint64_t seq = ops[i].seq;
-      if (open_seqs_.contains(seq) || !seqs.insert(seq).second) {
+      if (!open_seqs_.insert(seq).second) {
+        for (size_t j = 0; j < i; ++j) open_seqs_.erase(ops[j].seq);
         return InvalidField(
             absl::StrCat("ops[", i, "].seq"),
             absl::StrCat("seq ", seq,
@@ -71,7 +72,6 @@ absl::Status IngestBatcher::Add(std::vector<EncodedOp> ops) {
                          "in a stream needs its own seq to be matched with its result"));
       }
     }
-    open_seqs_.insert(seqs.begin(), seqs.end());
     const absl::Time now = options_.clock->Now();
     for (EncodedOp& op : ops) {
       ++stats_.ops;

@@ -226,6 +226,10 @@ TEST_F(IngestBatcherTest, ASeqStillInProgressIsRefusedAndMayBeReusedOnceReported
     results_.clear();
   }
   EXPECT_THAT(batcher->Add(OpsWithIds({"b"}, 1)), IsOk());
+  // The refused messages left none of their seqs open: 0 (taken before the repeat) and 7 are
+  // free.
+  EXPECT_THAT(batcher->Add(OpsWithIds({"f"}, 0)), IsOk());
+  EXPECT_THAT(batcher->Add(OpsWithIds({"g"}, 7)), IsOk());
   batcher->Cancel();
 }
 
