@@ -36,7 +36,8 @@ class AccessControl {
 
   const AuthPolicy& policy() const { return *policy_; }
 
-  // A call let in: its principal, holding its place in the principal's limits until destroyed.
+  // A call let in: its principal, holding its place in the principal's limits until released
+  // or destroyed.
   class Admission {
    public:
     Admission() = default;
@@ -48,9 +49,13 @@ class AccessControl {
     // True when the principal's patterns cover every index, so index checks can be skipped.
     bool all_indices() const { return all_indices_; }
 
+    // Gives the place back; later calls do nothing. A call releases just before it finishes,
+    // so that a client which has its status can start its next call at once (gRPC destroys a
+    // finished call's reactor some time after the status is on its way).
+    void Release();
+
    private:
     friend class AccessControl;
-    void Release();
 
     const AccessControl* access_ = nullptr;
     const Principal* principal_ = nullptr;

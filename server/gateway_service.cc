@@ -42,6 +42,10 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
       : context_(context), admission_(std::move(admission)) {}
   // Set by the handler before it returns; gRPC calls OnCancel only after that.
   void set_call(std::shared_ptr<Dispatcher::Call> call) { call_ = std::move(call); }
+  void Complete(const grpc::Status& status) {
+    admission_.Release();
+    Finish(status);
+  }
   void OnCancel() override {
     if (call_ == nullptr) return;
     if (DeadlinePassed(*context_)) {
@@ -54,8 +58,8 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 
  private:
   const grpc::CallbackServerContext* const context_;
-  // Holds the call's place in its principal's limits until the call is done.
-  const AccessControl::Admission admission_;
+  // Holds the call's place in its principal's limits until the call finishes.
+  AccessControl::Admission admission_;
   std::shared_ptr<Dispatcher::Call> call_;
 };
 
@@ -77,6 +81,7 @@ class BulkCall final : public grpc::ServerUnaryReactor {
   void Done(esgw::v1::BulkResponse* response) {
     // Every op "not applied" for one request-level reason (no node, deadline, a whole-request
     // rejection): a failed RPC, which promises the client that nothing was written.
+    admission_.Release();
     const absl::Status failure = runner_->request_failure();
     if (!failure.ok()) {
       response->Clear();
@@ -95,7 +100,7 @@ class BulkCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  private:
-  const AccessControl::Admission admission_;
+  AccessControl::Admission admission_;
   // Ops refused by index authorization, reported without reaching Elasticsearch.
   const int denied_;
   std::shared_ptr<BulkRunner> runner_;
@@ -117,6 +122,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
+}
+
+// For a call refused after it was admitted: its place is given back before the status is sent.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    AccessControl::Admission& admission,
+                                    const absl::Status& status) {
+  admission.Release();
+  return FinishNow(context, ToGrpcStatus(status));
 }
 
 // An Ingest call refused before it started: finished at once with status.
@@ -176,7 +189,7 @@ grpc::ServerUnaryReactor* GatewayService::Dispatch(grpc::CallbackServerContext* 
   reactor->set_call(options_.dispatcher->Execute(
       std::move(http), idempotent, DeadlineOf(*context),
       [reactor, parse = std::move(parse)](Dispatcher::Result result) mutable {
-        reactor->Finish(ToGrpcStatus(parse(result)));
+        reactor->Complete(ToGrpcStatus(parse(result)));
       }));
   return reactor;
 }
@@ -188,12 +201,12 @@ grpc::ServerUnaryReactor* GatewayService::Search(grpc::CallbackServerContext* co
       AdmitRead(*context, "Search", request->ByteSizeLong());
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildSearchRequest(*request);
-  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (!http.ok()) return FinishNow(context, *admission, http.status());
   if (absl::Status allowed =
           CheckReads(*admission, request->indices(), "",
                      request->body_case() == esgw::v1::SearchRequest::kBodyStruct, http->body);
       !allowed.ok()) {
-    return FinishNow(context, ToGrpcStatus(allowed));
+    return FinishNow(context, *admission, allowed);
   }
   return Dispatch(
       context, *std::move(admission), *std::move(http), /*idempotent=*/true,
@@ -212,7 +225,7 @@ grpc::ServerUnaryReactor* GatewayService::MultiSearch(grpc::CallbackServerContex
       AdmitRead(*context, "MultiSearch", request->ByteSizeLong());
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildMultiSearchRequest(*request);
-  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (!http.ok()) return FinishNow(context, *admission, http.status());
   for (int i = 0; i < request->searches_size() && !admission->all_indices(); ++i) {
     const esgw::v1::SearchRequest& search = request->searches(i);
     const std::string prefix = absl::StrCat("searches[", i, "].");
@@ -223,7 +236,7 @@ grpc::ServerUnaryReactor* GatewayService::MultiSearch(grpc::CallbackServerContex
       allowed = CheckReads(*admission, search.indices(), prefix,
                            search.body_case() == esgw::v1::SearchRequest::kBodyStruct, *body);
     }
-    if (!allowed.ok()) return FinishNow(context, ToGrpcStatus(allowed));
+    if (!allowed.ok()) return FinishNow(context, *admission, allowed);
   }
   const int searches = request->searches_size();
   return Dispatch(
@@ -251,12 +264,12 @@ grpc::ServerUnaryReactor* GatewayService::Count(grpc::CallbackServerContext* con
       AdmitRead(*context, "Count", request->ByteSizeLong());
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildCountRequest(*request);
-  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (!http.ok()) return FinishNow(context, *admission, http.status());
   if (absl::Status allowed =
           CheckReads(*admission, request->indices(), "",
                      request->body_case() == esgw::v1::CountRequest::kBodyStruct, http->body);
       !allowed.ok()) {
-    return FinishNow(context, ToGrpcStatus(allowed));
+    return FinishNow(context, *admission, allowed);
   }
   return Dispatch(
       context, *std::move(admission), *std::move(http), /*idempotent=*/true,
@@ -275,10 +288,10 @@ grpc::ServerUnaryReactor* GatewayService::Get(grpc::CallbackServerContext* conte
       AdmitRead(*context, "Get", request->ByteSizeLong());
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   absl::StatusOr<HttpRequest> http = BuildGetRequest(*request);
-  if (!http.ok()) return FinishNow(context, ToGrpcStatus(http.status()));
+  if (!http.ok()) return FinishNow(context, *admission, http.status());
   if (absl::Status allowed = options_.access->CheckIndex(*admission, "index", request->index());
       !allowed.ok()) {
-    return FinishNow(context, ToGrpcStatus(allowed));
+    return FinishNow(context, *admission, allowed);
   }
   return Dispatch(
       context, *std::move(admission), *std::move(http), /*idempotent=*/true,
@@ -306,20 +319,20 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
   if (absl::Status size = CheckRequestSize(request->ByteSizeLong(), options_.max_bulk_request_bytes,
                                            "max_bulk_request_bytes");
       !size.ok()) {
-    return FinishNow(context, ToGrpcStatus(size));
+    return FinishNow(context, *admission, size);
   }
   if (request->ops().empty()) {
-    return FinishNow(context,
-                     ToGrpcStatus(InvalidField("ops", "a bulk request needs at least one op")));
+    return FinishNow(context, *admission,
+                     InvalidField("ops", "a bulk request needs at least one op"));
   }
   // Open enums keep numbers the proto does not define; such a value would silently mean the
   // default, so it is refused (as Ingest refuses it).
   if (!v1::Refresh_IsValid(request->refresh())) {
-    return FinishNow(context, ToGrpcStatus(InvalidField(
-                                  "refresh", absl::StrCat("unknown value ", request->refresh(),
+    return FinishNow(context, *admission,
+                     InvalidField("refresh", absl::StrCat("unknown value ", request->refresh(),
                                                           "; must be REFRESH_UNSPECIFIED, "
                                                           "REFRESH_FALSE, REFRESH_TRUE or "
-                                                          "REFRESH_WAIT_FOR"))));
+                                                          "REFRESH_WAIT_FOR")));
   }
   const BulkDefaults defaults{
       .index = request->index(), .routing = request->routing(), .pipeline = request->pipeline()};
@@ -328,7 +341,7 @@ grpc::ServerUnaryReactor* GatewayService::Bulk(grpc::CallbackServerContext* cont
   for (int i = 0; i < request->ops_size(); ++i) {
     absl::StatusOr<EncodedOp> op =
         EncodeBulkOp(request->ops(i), defaults, absl::StrCat("ops[", i, "]"));
-    if (!op.ok()) return FinishNow(context, ToGrpcStatus(op.status()));
+    if (!op.ok()) return FinishNow(context, *admission, op.status());
     ops.push_back(*std::move(op));
   }
   for (int i = 0; i < request->ops_size(); ++i) response->add_items();

@@ -467,9 +467,11 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
         StartWrite(&response_);
         return;
       case Next::kSummary:
+        admission_.Release();
         StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
         return;
       case Next::kFinish:
+        admission_.Release();
         Finish(status);
         return;
     }
@@ -494,8 +496,9 @@ class IngestCall final : public IngestReactor, public IngestStreams::Stream {
   const IngestCallOptions options_;
   std::vector<std::pair<std::string, std::string>> headers_;
   absl::Time deadline_ = absl::InfiniteFuture();
-  // Holds the stream's place in its principal's limits until the call is done.
-  const AccessControl::Admission admission_;
+  // Holds the stream's place in its principal's limits until the call finishes. Released (its
+  // counters only) by the one path that finishes; the reading side reads only the principal.
+  AccessControl::Admission admission_;
   // Only the reading side touches these, one read at a time.
   v1::IngestRequest request_;
   BulkDefaults defaults_;
