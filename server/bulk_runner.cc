@@ -507,8 +507,11 @@ void BulkRunner::ReportLocked(Entry& entry, v1::BulkItemResult result,
   const bool failed = result.status() < 200 || result.status() >= 300;
   const bool rejected_for_load =
       result.status() == 429 || result.error().type() == "es_rejected_execution_exception";
+  // A conflict (a create whose id exists, a stale if_seq_no) may be with what an earlier send of
+  // this very op wrote.
+  const bool conflict = result.status() == 409;
   if (entry.may_have_applied && failed &&
-      (result.error().type() == kNotApplied || rejected_for_load)) {
+      (result.error().type() == kNotApplied || rejected_for_load || conflict)) {
     // This send applied nothing, but an earlier one may have.
     v1::BulkItemResult unknown = ErrorResult(
         entry.op, result.status(), kOutcomeUnknown,

@@ -377,6 +377,37 @@ TEST_F(BulkRunnerTest, AStaleConnectionThenRefusalsIsOutcomeUnknown) {
   EXPECT_THAT(runner->request_failure(), IsOk());
 }
 
+TEST_F(BulkRunnerTest, AConflictAfterASendThatMayHaveAppliedIsOutcomeUnknown) {
+  // A create sent on a reused connection that died before any answer may have created the
+  // document, so the resend's 409 may be about that very document.
+  for (const bool stale_first : {true, false}) {
+    SCOPED_TRACE(stale_first ? "first send lost" : "first send answered");
+    results_.clear();
+    done_ = 0;
+    exchanges_ = 0;
+    transport_.SetResponder([this, stale_first](const Endpoint&, const HttpRequest& request) {
+      if (exchanges_++ == 0 && stale_first) {
+        return FakeTransport::Failed(TransportError::kStaleConnection);
+      }
+      return FakeTransport::Ok(BulkBody(Actions(request.body), [](const Action&) { return 409; }));
+    });
+    auto runner = Run({Op(v1::OP_TYPE_CREATE, "1", 0), Op(v1::OP_TYPE_INDEX, "2", 1)});
+    ASSERT_EQ(done_, 1);
+    for (const auto& [position, result] : results_) {
+      EXPECT_EQ(result.status(), 409) << position;
+      if (stale_first) {
+        EXPECT_EQ(result.error().type(), "esgw_outcome_unknown") << position;
+        EXPECT_THAT(result.error().reason(), HasSubstr("an earlier send")) << position;
+        EXPECT_EQ(result.error().caused_by_type(), "version_conflict_engine_exception");
+      } else {
+        // Nothing was sent before: the conflict is Elasticsearch's answer, as it gave it.
+        EXPECT_EQ(result.error().type(), "version_conflict_engine_exception") << position;
+      }
+    }
+    EXPECT_THAT(runner->request_failure(), IsOk());
+  }
+}
+
 TEST_F(BulkRunnerTest, TimeoutAfterSendingIsOutcomeUnknownForANonIdempotentBatch) {
   transport_.SetResponder([this](const Endpoint&, const HttpRequest& request) {
     clock_.Advance(request.timeout);
