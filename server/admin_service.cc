@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/finish_now.h"
 #include "server/grpc_status.h"
 #include "server/pool_stats.h"
 
@@ -12,13 +13,6 @@ namespace esgw {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
 
 grpc::Status ShuttingDown() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -112,14 +106,15 @@ class AdminService::Watcher final : public grpc::ServerWriteReactor<esgw::v1::Po
   void FinishOnceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
+    admission_.Release();
     Finish(status_);
   }
 
   AdminService* const service_;
   const absl::Duration interval_;
   const std::shared_ptr<Handle> handle_;
-  // Holds the stream's place in its principal's limits until it is done.
-  const AccessControl::Admission admission_;
+  // Holds the stream's place in its principal's limits until it finishes.
+  AccessControl::Admission admission_;
   absl::Mutex mu_;
   esgw::v1::PoolStats stats_ ABSL_GUARDED_BY(mu_);
   TimerQueue::TaskId timer_ ABSL_GUARDED_BY(mu_) = 0;
@@ -153,7 +148,7 @@ grpc::ServerUnaryReactor* AdminService::GetPoolStats(grpc::CallbackServerContext
       options_.access->Admit(*context, "GetPoolStats", Permission::kAdmin);
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   ToPoolStats(options_.pool->Snapshot(), options_.transport, response);
-  return FinishNow(context, grpc::Status::OK);
+  return FinishNow(context, *admission, absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<esgw::v1::PoolStats>* AdminService::WatchPoolStats(
@@ -229,6 +224,7 @@ grpc::ServerUnaryReactor* AdminService::GetHealth(grpc::CallbackServerContext* c
       [reactor, response, held = std::make_shared<AccessControl::Admission>(*std::move(admission))](
           const esgw::v1::ClusterHealth& cluster) {
         *response->mutable_cluster() = cluster;
+        held->Release();
         reactor->Finish(grpc::Status::OK);
       });
   return reactor;
@@ -241,10 +237,10 @@ grpc::ServerUnaryReactor* AdminService::Sniff(grpc::CallbackServerContext* conte
       options_.access->Admit(*context, "Sniff", Permission::kAdmin);
   if (!admission.ok()) return FinishNow(context, ToGrpcStatus(admission.status()));
   if (options_.sniffer == nullptr) {
-    return FinishNow(context,
-                     grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                  "sniffing is off: start esgw-server with --pool_mode=sniffing "
-                                  "and --sniff_mode other than off"));
+    return FinishNow(context, *admission,
+                     absl::FailedPreconditionError(
+                         "sniffing is off: start esgw-server with --pool_mode=sniffing "
+                         "and --sniff_mode other than off"));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The sniff is asynchronous; the reply is sent from the thread that finishes it.
@@ -252,6 +248,7 @@ grpc::ServerUnaryReactor* AdminService::Sniff(grpc::CallbackServerContext* conte
                              held = std::make_shared<AccessControl::Admission>(
                                  *std::move(admission))](absl::Status status) {
     if (status.ok()) ToPoolStats(options_.pool->Snapshot(), options_.transport, response);
+    held->Release();
     reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;

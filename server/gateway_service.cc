@@ -14,6 +14,7 @@
 #include "server/call_headers.h"
 #include "server/es_requests.h"
 #include "server/es_response.h"
+#include "server/finish_now.h"
 #include "server/grpc_status.h"
 #include "server/index_references.h"
 #include "server/ingest_call.h"
@@ -115,21 +116,6 @@ simdjson::padded_string_view Padded(std::string& body) {
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   }
   return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
-}
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
-// For a call refused after it was admitted: its place is given back before the status is sent.
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    AccessControl::Admission& admission,
-                                    const absl::Status& status) {
-  admission.Release();
-  return FinishNow(context, ToGrpcStatus(status));
 }
 
 // An Ingest call refused before it started: finished at once with status.

@@ -116,7 +116,7 @@ class SecurityE2eTest : public ::testing::Test {
                                                      "    token_sha256: ",
                                                      Sha256Hex(kLimitedToken),
                                                      "\n"
-                                                     "    permissions: [read, write]\n"
+                                                     "    permissions: [read, write, admin]\n"
                                                      "    indices: [\"sec-*\"]\n"
                                                      "    max_concurrent_rpcs: 1\n"
                                                      "  - name: ops\n"
@@ -468,13 +468,19 @@ TEST_F(SecurityE2eTest, PerPrincipalLimitsRefuseWithTheLimitNamed) {
   EXPECT_EQ(testing::ErrorInfoOf(search).metadata().at("limit"), "max_concurrent_rpcs");
   close_stream(stream);
   // A call gives its place back before its status is sent, so one call after another is never
-  // refused, whether it ended in an answer or in an error.
+  // refused, whether it ended in an answer or in an error, on either service.
   for (int i = 0; i < 100; ++i) {
     const grpc::Status answered = Search(channel, kLimitedToken, {"sec-*"});
-    ASSERT_TRUE(answered.ok()) << "call " << i << ": " << answered.error_message();
+    ASSERT_TRUE(answered.ok()) << "round " << i << ": " << answered.error_message();
     const grpc::Status bad = Search(channel, kLimitedToken, {"sec-*"}, R"({"query":)");
     ASSERT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-        << "call " << i << ": " << bad.error_message();
+        << "round " << i << ": " << bad.error_message();
+    const grpc::Status stats = PoolStats(channel, kLimitedToken);
+    ASSERT_TRUE(stats.ok()) << "round " << i << ": " << stats.error_message();
+    v1::HealthReport health;
+    const grpc::Status health_status = v1::Admin::NewStub(channel)->GetHealth(
+        Context(kLimitedToken).get(), v1::GetHealthRequest(), &health);
+    ASSERT_TRUE(health_status.ok()) << "round " << i << ": " << health_status.error_message();
   }
 }
 
