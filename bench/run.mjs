@@ -9,7 +9,9 @@
 //   nginx    wrk through nginx as a reverse proxy with an upstream keep-alive pool: the peer;
 //   esgw     esgw-bench through esgw-server (gRPC);
 //   h2load   h2load through esgw-server: an independent gRPC load source;
-// then the same three paths at a moderate fixed rate, for the latency each adds; and Ingest
+//   floor    esgw-bench against esgw-grpc-floor, a gRPC server that answers Search from a
+//            canned answer with no backend: what gRPC alone costs here, under esgw's figures;
+// then the same paths at a moderate fixed rate, for the latency each adds; and Ingest
 // through esgw against wrk posting the same documents straight to `_bulk` in batches of
 // esgw's batch size. For each: requests/s, p50/p99, the middle tier's CPU per request and peak
 // RSS (from /proc), and the backend connections it opened (from nginx's stub_status). Writes
@@ -414,7 +416,7 @@ async function main() {
       throw new Error(`${tool} is not installed: run scripts/deps.sh bench`);
     }
   }
-  for (const program of ['esgw-server', 'esgw-bench']) {
+  for (const program of ['esgw-server', 'esgw-bench', 'esgw-grpc-floor']) {
     if (!fs.existsSync(path.join(bin, program)))
       throw new Error(`${path.join(bin, program)} is missing: build first`);
   }
@@ -525,6 +527,19 @@ async function main() {
   await sleep(1000);
   const esgwIdleRssKib = memoryKib(esgwProcess.pid, 'VmRSS');
 
+  // The floor: the same 10-hit answer, pre-parsed, with no backend behind it.
+  const floorPortFile = path.join(work, 'floor.port');
+  const floorProcess = start('floor', path.join(bin, 'esgw-grpc-floor'), [
+    '--listen=127.0.0.1:0',
+    `--port_file=${floorPortFile}`,
+    `--search_body=${path.join(files, 'search.json')}`,
+  ]);
+  const floorPort = await waitFor(
+    'esgw-grpc-floor',
+    () => fs.existsSync(floorPortFile) && fs.readFileSync(floorPortFile, 'utf8').trim(),
+  );
+  const floorAddr = `127.0.0.1:${floorPort}`;
+
   const sec = settings.seconds;
   const conns = settings.connections;
   const searchBody = path.join(files, 'search-request.json');
@@ -569,6 +584,14 @@ async function main() {
     return result;
   }
 
+  // esgw-bench's Search load: closed loop at the runs' concurrency, or open loop at the rate.
+  const closedLoop = [
+    `--duration=${sec}s`,
+    `--concurrency=${conns}`,
+    `--channels=${kH2Connections}`,
+  ];
+  const paced = [`--duration=${sec}s`, `--rate=${settings.rate}`, `--concurrency=${conns}`];
+  const searchLoad = async (addr, pid, args) => searchRow(await esgwBench(addr, pid, args));
   const searchUrl = (port) => `http://127.0.0.1:${port}/products/_search`;
   const direct = await measure(
     { name: 'direct', kind: 'search', tool: 'wrk', path: 'wrk -> backend' },
@@ -583,14 +606,7 @@ async function main() {
   const viaEsgw = await measure(
     { name: 'esgw', kind: 'search', tool: 'esgw-bench', path: 'esgw-bench -> esgw -> backend' },
     esgwProcess.pid,
-    async () => {
-      const r = await esgwBench(esgwAddr, esgwProcess.pid, [
-        `--duration=${sec}s`,
-        `--concurrency=${conns}`,
-        `--channels=${kH2Connections}`,
-      ]);
-      return searchRow(r);
-    },
+    () => searchLoad(esgwAddr, esgwProcess.pid, closedLoop),
   );
   const viaH2load = await measure(
     { name: 'h2load', kind: 'search', tool: 'h2load', path: 'h2load -> esgw -> backend' },
@@ -608,6 +624,17 @@ async function main() {
       );
       return { ...r, errors: r.errors + notOk, grpcOk: (after.OK ?? 0) - (before.OK ?? 0) };
     },
+  );
+
+  const viaFloor = await measure(
+    {
+      name: 'gRPC floor',
+      kind: 'floor',
+      tool: 'esgw-bench',
+      path: 'esgw-bench -> esgw-grpc-floor (canned answer, no backend)',
+    },
+    floorProcess.pid,
+    () => searchLoad(floorAddr, floorProcess.pid, closedLoop),
   );
 
   const rateNote = `${settings.rate}/s`;
@@ -640,14 +667,18 @@ async function main() {
       path: `esgw-bench -> esgw -> backend, ${rateNote} open loop`,
     },
     esgwProcess.pid,
-    async () => {
-      const r = await esgwBench(esgwAddr, esgwProcess.pid, [
-        `--duration=${sec}s`,
-        `--rate=${settings.rate}`,
-        `--concurrency=${conns}`,
-      ]);
-      return searchRow(r);
+    () => searchLoad(esgwAddr, esgwProcess.pid, paced),
+  );
+
+  const floorPaced = await measure(
+    {
+      name: 'gRPC floor @rate',
+      kind: 'floor',
+      tool: 'esgw-bench',
+      path: `esgw-bench -> esgw-grpc-floor, ${rateNote} open loop`,
     },
+    floorProcess.pid,
+    () => searchLoad(floorAddr, floorProcess.pid, paced),
   );
 
   // Ingest: documents per second, esgw's stream against _bulk posted straight to the backend.
@@ -724,6 +755,10 @@ async function main() {
       cpuPerSearchEsgwOverNginx: ratio(viaEsgw.cpuUsPerRequest, viaNginx.cpuUsPerRequest),
       addedP50UsAtRateEsgw: esgwPaced.p50us - directPaced.p50us,
       addedP50UsAtRateNginx: nginxPaced.p50us - directPaced.p50us,
+      floorP50UsAtRate: floorPaced.p50us,
+      floorP50OverDirectUsAtRate: floorPaced.p50us - directPaced.p50us,
+      searchThroughputFloorOverNginx: ratio(viaFloor.perSecond, viaNginx.perSecond),
+      cpuPerSearchFloorOverNginx: ratio(viaFloor.cpuUsPerRequest, viaNginx.cpuUsPerRequest),
       ingestEsgwOverDirect: ratio(esgwIngest.docsPerSecond, directBulk.docsPerSecond),
     },
     runs: results,
@@ -734,7 +769,7 @@ async function main() {
     `bench: esgw / nginx: Search throughput ${r.searchThroughputEsgwOverNginx.toFixed(2)} (h2load load: ${r.searchThroughputH2loadOverNginx.toFixed(2)}), CPU per Search ${r.cpuPerSearchEsgwOverNginx.toFixed(2)}`,
   );
   console.log(
-    `bench: added p50 at ${rateNote}: esgw ${Math.round(r.addedP50UsAtRateEsgw)} us, nginx ${Math.round(r.addedP50UsAtRateNginx)} us`,
+    `bench: added p50 at ${rateNote}: esgw ${Math.round(r.addedP50UsAtRateEsgw)} us, nginx ${Math.round(r.addedP50UsAtRateNginx)} us; gRPC floor p50 ${Math.round(r.floorP50UsAtRate)} us`,
   );
   console.log(
     `bench: Ingest / direct _bulk: ${r.ingestEsgwOverDirect.toFixed(2)} (${Math.round(esgwIngest.docsPerSecond)} vs ${Math.round(directBulk.docsPerSecond)} docs/s)`,
@@ -793,12 +828,19 @@ ${rows.join('\n')}
 | Ingest / direct _bulk docs/s | ${fixed(r.ingestEsgwOverDirect, 2)} | ≥ 0.9 |
 | esgw backend connections opened, whole run | ${summary.esgwConnectionsOpenedTotal} (pool size ${summary.esgwPoolSize}) | ≤ pool size |
 | esgw idle RSS | ${fixed(summary.esgwIdleRssMib, 1)} MiB | ≤ 30 MB |
+| gRPC floor (no backend, no work): throughput / nginx, CPU / nginx, p50 over direct at ${s.rate}/s | ${fixed(r.searchThroughputFloorOverNginx, 2)}, ${fixed(r.cpuPerSearchFloorOverNginx, 2)}, ${fixed(r.floorP50OverDirectUsAtRate, 0)} µs | — (context) |
+
+The gRPC floor rows are esgw-bench against esgw-grpc-floor, a gRPC server on the same library
+and API as esgw that answers Search with the same 10 hits, pre-parsed, without a backend: what
+gRPC alone costs on this machine with this client. Latency at a fixed rate counts, for wrk, from
+each request's send and, for esgw-bench, from its scheduled start, or from when the kernel woke
+esgw-bench's pacing thread if that was later.
 
 ![throughput and CPU per Search](latest.png)
 `;
   fs.writeFileSync(path.join(settings.out, 'latest.md'), md);
 
-  const searches = summary.runs.filter((row) => row.kind === 'search');
+  const searches = summary.runs.filter((row) => row.kind === 'search' || row.name === 'gRPC floor');
   const data = path.join(work, 'chart.tsv');
   fs.writeFileSync(
     data,
