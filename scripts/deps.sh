@@ -21,6 +21,8 @@ packages=(
   libabsl-dev libcurl4-openssl-dev libsimdjson-dev libcpp-httplib-dev nlohmann-json3-dev
   libyaml-cpp-dev
   zlib1g-dev libssl-dev openssl
+  # tcmalloc, the servers' allocator (ESGW_MALLOC in CMakeLists.txt).
+  libgoogle-perftools-dev
   # libcurl only recommends it, and apt is run without recommendations: the CA bundle that
   # https Elasticsearch nodes are verified against.
   ca-certificates
