@@ -523,6 +523,9 @@ void CurlTransport::Loop::StartTransfer(std::unique_ptr<CurlTransfer> transfer) 
   if (!r.content_type.empty()) {
     t->headers =
         curl_slist_append(t->headers, absl::StrCat("Content-Type: ", r.content_type).c_str());
+  } else if (r.method != HttpMethod::kGet && r.method != HttpMethod::kHead) {
+    // Without this, curl labels a POSTFIELDS body (even an empty one, as a DELETE's) as a form.
+    t->headers = curl_slist_append(t->headers, "Content-Type:");
   }
   if (t->gzipped) t->headers = curl_slist_append(t->headers, "Content-Encoding: gzip");
   const std::string& authorization = owner_->authorization_line_;

@@ -524,20 +524,24 @@ TEST(EsCredentialsTest, BadConfigurationsNameTheFlagButNeverTheSecret) {
 
 #ifdef ESGW_HAVE_HTTPLIB
 // A plain HTTP/1.1 server on 127.0.0.1:<free port> that answers every request with 200 and
-// remembers the headers of the last one.
+// remembers the method, headers and body of the last one.
 class RecordingPeer {
  public:
   RecordingPeer() {
     auto record = [this](const httplib::Request& request, httplib::Response& response) {
       {
         std::lock_guard<std::mutex> lock(mu_);
+        last_method_ = request.method;
         last_headers_ = request.headers;
+        last_body_ = request.body;
         ++requests_;
       }
       response.set_content("{}", "application/json");
     };
-    server_.Get(".*", record);
+    server_.Get(".*", record);  // and HEAD
     server_.Post(".*", record);
+    server_.Put(".*", record);
+    server_.Delete(".*", record);
     port_ = server_.bind_to_any_port("127.0.0.1");
     if (port_ <= 0) return;
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -562,13 +566,23 @@ class RecordingPeer {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  std::string method() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_method_;
+  }
+  std::string body() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_body_;
+  }
 
  private:
   httplib::Server server_;
   int port_ = 0;
   bool running_ = false;
   std::mutex mu_;
+  std::string last_method_;
   httplib::Headers last_headers_;
+  std::string last_body_;
   int requests_ = 0;
   std::thread thread_;
 };
@@ -616,6 +630,50 @@ TEST(CurlTransportAuthTest, EveryRequestCarriesTheConfiguredCredentials) {
   own.headers = {{"Authorization", "Bearer caller-token"}};
   ASSERT_EQ(SendTo(**plain, peer.endpoint(), own).status, 200);
   EXPECT_THAT(peer.Header("Authorization"), ::testing::ElementsAre("Bearer caller-token"));
+}
+
+// One loop and one exchange at a time: every exchange runs on the same reused curl handle,
+// which keeps its options from one exchange to the next. None of an exchange's method, body or
+// headers may leak into the next one.
+TEST(CurlTransportHandleReuseTest, NoMethodBodyOrHeaderCarriesOverToTheNextExchange) {
+  RecordingPeer peer;
+  ASSERT_TRUE(peer.ok());
+  auto transport = CurlTransport::Create({.threads = 1});
+  ASSERT_THAT(transport, IsOk());
+  struct Step {
+    HttpMethod method;
+    std::string body;
+    std::string sent_as;
+  };
+  const std::vector<Step> steps = {
+      {HttpMethod::kPost, R"({"query":{"match_all":{}}})", "POST"},
+      {HttpMethod::kHead, "", "HEAD"},
+      {HttpMethod::kDelete, "", "DELETE"},
+      {HttpMethod::kGet, "", "GET"},
+      {HttpMethod::kPut, R"({"settings":{}})", "PUT"},
+      {HttpMethod::kHead, "", "HEAD"},
+      {HttpMethod::kPost, "", "POST"},
+      {HttpMethod::kDelete, R"({"id":"x"})", "DELETE"},
+      {HttpMethod::kGet, "", "GET"},
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    HttpRequest request = GetRoot();
+    request.method = step.method;
+    request.body = step.body;
+    if (!step.body.empty()) request.content_type = "application/json";
+    // Only the first exchange carries this header.
+    if (i == 0) request.headers = {{"X-Opaque-Id", "first-only"}};
+    const HttpResponse response = SendTo(**transport, peer.endpoint(), request);
+    ASSERT_EQ(response.error, TransportError::kNone) << i << ": " << response.error_message;
+    ASSERT_EQ(response.status, 200) << i;
+    EXPECT_EQ(peer.requests(), static_cast<int>(i + 1));
+    EXPECT_EQ(peer.method(), step.sent_as) << i;
+    EXPECT_EQ(peer.body(), step.body) << i;
+    EXPECT_EQ(response.body, step.method == HttpMethod::kHead ? "" : "{}") << i;
+    EXPECT_EQ(peer.Header("X-Opaque-Id").size(), i == 0 ? 1u : 0u) << i;
+    EXPECT_EQ(peer.Header("Content-Type").size(), step.body.empty() ? 0u : 1u) << i;
+  }
 }
 
 TEST(CurlTransportHeaderTest, HeadersThatCouldInjectLinesAreLeftOut) {
